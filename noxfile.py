@@ -1,0 +1,65 @@
+"""Every task of the project: `nox -l` lists them, `nox -s NAME` runs one."""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_external_run = True
+nox.options.sessions = ["lint", "typecheck", "tests"]
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+CI = bool(os.environ.get("CI"))
+
+
+def group(name: str) -> list[str]:
+    """The requirements of one `[dependency-groups]` table of pyproject.toml."""
+    return list(nox.project.dependency_groups(PYPROJECT, name))
+
+
+def install_project(session: nox.Session, *extras: str) -> None:
+    """Install the project (editable) with the given extras."""
+    spec = f".[{','.join(extras)}]" if extras else "."
+    session.install("-e", spec)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Ruff: lint and formatting check."""
+    session.install(*group("lint"))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the package."""
+    install_project(session, "otlp", "prometheus", "prices")
+    session.install(*group("typing"))
+    session.run("mypy", "src")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole test suite (fast sizes); extra arguments go to pytest."""
+    install_project(session, "otlp", "prometheus", "prices")
+    session.install(*group("tests"))
+    session.run("pytest", "-m", "not stress", *session.posargs)
+
+
+@nox.session
+def stress(session: nox.Session) -> None:
+    """The heavy sizes of the reliability tests."""
+    install_project(session, "otlp", "prometheus", "prices")
+    session.install(*group("tests"))
+    session.run("pytest", "-m", "stress", *session.posargs)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The main job: an instrumented LangChain workload; extra arguments go to the CLI."""
+    install_project(session, "otlp", "prices")
+    session.run("langchain-otel", "demo", *session.posargs)
