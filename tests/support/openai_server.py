@@ -13,9 +13,10 @@ Answers are deterministic: by default the prompt is echoed back, split into "tok
 
 Everything a test may want to choose is a plain attribute, read at each request:
 ``response_model``, ``usage``, ``answer``, ``time_to_first_token``, ``time_per_token``,
-``strip_stop``, ``report_stop_reason``, ``system_fingerprint``. Misbehaviour is scripted per
-request with :class:`Fault` (``server.script(Fault.http(503), None)`` → the first request
-gets a 503, the second a normal answer, later ones normal answers too).
+``strip_stop``, ``report_stop_reason``, ``honour_stop``, ``system_fingerprint``.
+Misbehaviour is scripted per request with :class:`Fault`:
+``server.script(Fault.http(503), None)`` → the first request gets a 503, the second (and
+every later one) a normal answer.
 
 Observations: ``server.requests`` (every request: path, headers, parsed JSON body),
 ``completion_requests``, ``open_connections``, ``max_open_connections`` and
@@ -171,6 +172,7 @@ class OpenAIServer:
         time_per_token: float = 0.0,
         strip_stop: bool = True,
         report_stop_reason: bool = False,
+        honour_stop: bool = True,
         system_fingerprint: str | None = "fp_loopback",
     ) -> None:
         self.response_model = response_model
@@ -185,6 +187,8 @@ class OpenAIServer:
         """Strip the matched stop sequence from the answer, as OpenAI does."""
         self.report_stop_reason = report_stop_reason
         """Report the matched stop sequence as ``choices[0].stop_reason``, as vLLM does."""
+        self.honour_stop = honour_stop
+        """Stop at stop sequences; False ignores ``stop`` (a server without support)."""
         self.system_fingerprint = system_fingerprint
         self.requests: list[RecordedRequest] = []
         self.open_connections = 0
@@ -405,7 +409,7 @@ class OpenAIServer:
             full = self.answer
         tokens = tokenize(full)
         max_tokens = body.get("max_tokens")
-        stop = body.get("stop") or []
+        stop = (body.get("stop") or []) if self.honour_stop else []
         if isinstance(stop, str):
             stop = [stop]
         text, finish, stop_reason = "", "stop", None

@@ -48,6 +48,8 @@ __all__ = [
     "Completion",
     "StreamState",
     "build_payload",
+    "is_event_stream",
+    "not_an_event_stream",
     "parse_completion",
     "preview",
     "stripped_stop",
@@ -251,6 +253,30 @@ def parse_completion(
         usage=_usage(answer.get("usage")),
         system_fingerprint=_str_or_none(answer.get("system_fingerprint")),
         stop_reason=stop_reason,
+    )
+
+
+def is_event_stream(content_type: str) -> bool:
+    """True for ``text/event-stream`` (parameters ignored).
+
+    Example:
+        >>> is_event_stream("text/event-stream; charset=utf-8"), is_event_stream("text/html")
+        (True, False)
+    """
+    return content_type.partition(";")[0].strip().lower() == "text/event-stream"
+
+
+def not_an_event_stream(url: str, content_type: str, content: bytes) -> LLMResponseError:
+    """The error for a stream request answered with something else, quoting it.
+
+    Example:
+        >>> print(not_an_event_stream("u", "text/html", b"<h1>oops</h1>"))
+        expected a server-sent event stream from u, received text/html '<h1>oops</h1>'; check that base_url points at an OpenAI-compatible API that supports "stream": true
+    """  # noqa: E501
+    return LLMResponseError(
+        f"expected a server-sent event stream from {url}, received"
+        f" {content_type or 'no content type'} {preview(content)}; check that base_url points"
+        ' at an OpenAI-compatible API that supports "stream": true'
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import ssl
 import threading
 import time
 import weakref
@@ -32,8 +33,15 @@ from typing_extensions import Self
 
 from langchain_otel import __version__
 from langchain_otel.exceptions import LLMError
-from langchain_otel.llms._http import RetryPolicy, error_for_status, map_httpx_errors
-from langchain_otel.llms._wire import Completion, StreamState, build_payload, parse_completion
+from langchain_otel.llms._http import RetryPolicy, error_for_status, map_httpx_errors, ssl_context
+from langchain_otel.llms._wire import (
+    Completion,
+    StreamState,
+    build_payload,
+    is_event_stream,
+    not_an_event_stream,
+    parse_completion,
+)
 
 __all__ = ["OpenAICompatibleLLM"]
 
@@ -134,6 +142,10 @@ class OpenAICompatibleLLM(LLM):
         default=True,
         description="Append the stop sequence the server stripped, when it can be known.",
     )
+    verify: bool | str = Field(
+        default=True,
+        description="Verify TLS certificates: True, False, or the path of a CA bundle.",
+    )
     transport: httpx.BaseTransport | None = Field(default=None, exclude=True, repr=False)
     """A custom httpx transport for the sync client (unit tests, proxies)."""
     async_transport: httpx.AsyncBaseTransport | None = Field(default=None, exclude=True, repr=False)
@@ -228,8 +240,13 @@ class OpenAICompatibleLLM(LLM):
         if self.api_key is not None and self.api_key.get_secret_value():
             headers["Authorization"] = f"Bearer {self.api_key.get_secret_value()}"
         keepalive = self.max_keepalive_connections
+        if self.verify is False:
+            verify: ssl.SSLContext | bool = False
+        else:
+            verify = ssl_context(self.verify if isinstance(self.verify, str) else None)
         return {
             "headers": headers,
+            "verify": verify,
             "timeout": httpx.Timeout(self.timeout, connect=self.connect_timeout),
             "limits": httpx.Limits(
                 max_connections=self.max_connections,
@@ -467,6 +484,9 @@ class OpenAICompatibleLLM(LLM):
                     if response.is_error:
                         response.read()
                         raise self._failure(response, attempt)
+                    content_type = response.headers.get("content-type", "")
+                    if not is_event_stream(content_type):
+                        raise not_an_event_stream(self._url, content_type, response.read())
                     for event in EventSource(response).iter_sse():
                         if piece := state.feed(event.data):
                             chunk = GenerationChunk(text=piece)
@@ -555,6 +575,10 @@ class OpenAICompatibleLLM(LLM):
                         if response.is_error:
                             await response.aread()
                             raise self._failure(response, attempt)
+                        content_type = response.headers.get("content-type", "")
+                        if not is_event_stream(content_type):
+                            content = await response.aread()
+                            raise not_an_event_stream(self._url, content_type, content)
                         events = EventSource(response).aiter_sse()
                         async with contextlib.aclosing(events):
                             async for event in events:
