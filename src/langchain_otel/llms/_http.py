@@ -150,7 +150,9 @@ def error_for_status(
 
 
 @contextmanager
-def map_httpx_errors(url: str, *, timeout: float, chunks: Callable[[], int]) -> Iterator[None]:
+def map_httpx_errors(
+    url: str, *, timeout: float | None, chunks: Callable[[], int]
+) -> Iterator[None]:
     """Translate httpx exceptions raised inside the block into ours, naming ``url``.
 
     ``chunks`` tells how many chunks a stream had handed out when the error happened.

@@ -28,7 +28,7 @@ from langchain_core.language_models import LangSmithParams
 from langchain_core.language_models.llms import LLM
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
 from langchain_core.utils import secret_from_env
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_serializer, field_validator
 from typing_extensions import Self
 
 from langchain_otel import __version__
@@ -111,8 +111,10 @@ class OpenAICompatibleLLM(LLM):
         description='Reported as ls_provider (default "openai_compatible"; "openai" for '
         "api.openai.com).",
     )
-    timeout: float = Field(
-        default=60.0, gt=0, description="Seconds to wait for each read, write or free connection."
+    timeout: float | httpx.Timeout = Field(
+        default=60.0,
+        description="Seconds to wait for each read, write or free connection, or a full"
+        " httpx.Timeout (then connect_timeout is ignored).",
     )
     connect_timeout: float = Field(default=10.0, gt=0, description="Seconds to connect.")
     max_retries: int = Field(default=2, ge=0, description="Retries after the first attempt.")
@@ -173,6 +175,29 @@ class OpenAICompatibleLLM(LLM):
         if parts.query or parts.fragment:
             raise ValueError("base_url must not have a query or fragment")
         return value.strip().rstrip("/")
+
+    @field_validator("timeout")
+    @classmethod
+    def _check_timeout(cls, value: float | httpx.Timeout) -> float | httpx.Timeout:
+        if isinstance(value, httpx.Timeout):
+            return value
+        if not value > 0:
+            raise ValueError("timeout must be a number of seconds > 0 (or an httpx.Timeout)")
+        return float(value)
+
+    @field_serializer("timeout")
+    def _serialize_timeout(self, value: float | httpx.Timeout) -> float | dict[str, Any]:
+        return value.as_dict() if isinstance(value, httpx.Timeout) else value
+
+    @property
+    def _httpx_timeout(self) -> httpx.Timeout:
+        if isinstance(self.timeout, httpx.Timeout):
+            return self.timeout
+        return httpx.Timeout(self.timeout, connect=self.connect_timeout)
+
+    @property
+    def _read_timeout(self) -> float | None:
+        return self._httpx_timeout.read
 
     # -- LangChain's model description -------------------------------------------------
 
@@ -247,7 +272,7 @@ class OpenAICompatibleLLM(LLM):
         return {
             "headers": headers,
             "verify": verify,
-            "timeout": httpx.Timeout(self.timeout, connect=self.connect_timeout),
+            "timeout": self._httpx_timeout,
             "limits": httpx.Limits(
                 max_connections=self.max_connections,
                 max_keepalive_connections=self.max_connections if keepalive is None else keepalive,
@@ -357,7 +382,7 @@ class OpenAICompatibleLLM(LLM):
         def chunks() -> int:
             return state.chunks if state is not None else 0
 
-        return map_httpx_errors(self._url, timeout=self.timeout, chunks=chunks)
+        return map_httpx_errors(self._url, timeout=self._read_timeout, chunks=chunks)
 
     def _secret(self) -> str | None:
         return self.api_key.get_secret_value() if self.api_key is not None else None
