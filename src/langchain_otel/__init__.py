@@ -15,4 +15,12 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
-__all__ = ["__version__"]
+from langchain_otel.callbacks import ModelPrice, OTelCallbackHandler
+from langchain_otel.processors import add_otel_context
+
+__all__ = [
+    "ModelPrice",
+    "OTelCallbackHandler",
+    "__version__",
+    "add_otel_context",
+]
