@@ -282,9 +282,18 @@ def _serve(name: str, requests: IO[str], replies: IO[str]) -> None:
                 workload = wl.WORKLOADS[request["workload"]]
                 sdk.tracer_provider.force_flush()
                 spans_before = sdk.exporter.count
-                elapsed = wl.run_block(
-                    workload, models, installed.config, request["reps"], loop=loop, clock=CLOCK
-                )
+                elapsed = [
+                    wl.run_block(
+                        workload,
+                        models,
+                        installed.config,
+                        request["reps"],
+                        concurrency=request["concurrency"],
+                        loop=loop,
+                        clock=CLOCK,
+                    )
+                    for _ in range(request.get("repeats", 1))
+                ]
                 sdk.tracer_provider.force_flush()
                 reply({"ns": elapsed, "spans": sdk.exporter.count - spans_before})
             elif command == "floor":
@@ -341,7 +350,7 @@ class Worker:
 
     @classmethod
     def start(cls, name: str, python: str = sys.executable) -> Worker:
-        """Start candidate ``name``'s worker and wait until it is ready."""
+        """Start candidate ``name``'s worker; ``ready()`` waits for it."""
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         process = subprocess.Popen(
@@ -353,13 +362,15 @@ class Worker:
             cwd=ROOT,
             env=env,
         )
-        worker = cls(name, process)
-        hello = worker._read()
+        return cls(name, process)
+
+    def ready(self) -> None:
+        """Wait until the worker has set its candidate up (RuntimeError if it failed)."""
+        hello = self._read()
         if not hello.get("ready"):
-            raise RuntimeError(f"worker {name} did not start: {hello}")
-        worker.models = tuple(hello["models"])
-        worker.versions = dict(hello.get("versions") or {})
-        return worker
+            raise RuntimeError(f"worker {self.name} did not start: {hello}")
+        self.models = tuple(hello["models"])
+        self.versions = dict(hello.get("versions") or {})
 
     def _read(self) -> dict[str, Any]:
         assert self.process.stdout is not None
@@ -395,7 +406,8 @@ class Sample:
     round: int
     ns: int
     ops: int
-    spans: int
+    spans: float
+    ns_repeats: list[int]
 
 
 def run_rounds(
@@ -414,28 +426,43 @@ def run_rounds(
     samples: list[Sample] = []
     floors: list[dict[str, Any]] = []
     floor_reps = 500 if quick else 2000
-    for name, worker in workers.items():  # warm-up: imports, caches, first-call costs
+    repeats = 1 if quick else 3
+    for worker in workers.values():  # warm-up: imports, caches, first-call costs
         for wid in workload_ids:
-            if WORKLOADS[wid].model in worker.models or name == "bare":
-                worker.ask(cmd="run", workload=wid, reps=1)
+            workload = WORKLOADS[wid]
+            if workload.model in worker.models:
+                worker.ask(
+                    cmd="run",
+                    workload=wid,
+                    reps=1,
+                    concurrency=workload.concurrency_in(quick=quick),
+                )
     for index in range(rounds):
         for wid in rng.sample(workload_ids, len(workload_ids)):
             workload = WORKLOADS[wid]
             reps = workload.reps(quick=quick)
+            concurrency = workload.concurrency_in(quick=quick)
+            ops = reps * concurrency
             names = [n for n, w in workers.items() if workload.model in w.models]
             for name in rng.sample(names, len(names)):
-                reply = workers[name].ask(cmd="run", workload=wid, reps=reps)
+                reply = workers[name].ask(
+                    cmd="run", workload=wid, reps=reps, concurrency=concurrency, repeats=repeats
+                )
                 if "error" in reply:
                     workers[name].errors.append(f"{wid}: {reply['error']}")
                     continue
+                times = list(reply["ns"])
                 samples.append(
-                    Sample(name, wid, index, reply["ns"], workload.ops(reps), reply["spans"])
+                    Sample(name, wid, index, min(times), ops, reply["spans"] / len(times), times)
                 )
         if "bare" in workers:
             floors.append(
                 {
                     "round": index,
-                    **workers["bare"].ask(cmd="floor", reps=floor_reps),
+                    "ns": min(
+                        workers["bare"].ask(cmd="floor", reps=floor_reps)["ns"]
+                        for _ in range(repeats)
+                    ),
                     "reps": floor_reps,
                 }
             )
@@ -457,11 +484,14 @@ def started(
     workers: dict[str, Worker] = {}
     failed: dict[str, str] = {}
     try:
-        for name in names:
+        launched = [Worker.start(n, (pythons or {}).get(n, sys.executable)) for n in names]
+        for worker in launched:  # they set up in parallel
             try:
-                workers[name] = Worker.start(name, (pythons or {}).get(name, sys.executable))
+                worker.ready()
+                workers[worker.name] = worker
             except RuntimeError as error:
-                failed[name] = str(error)
+                failed[worker.name] = str(error)
+                worker.stop()
         yield workers, failed
     finally:
         for worker in workers.values():

@@ -3,7 +3,9 @@
 A workload is a unit of work (one ``invoke``, one ``astream`` of 256 tokens, one
 ``batch`` of 16, ...) run ``reps`` times in one timed block. Concurrent workloads run
 ``concurrency`` units at once with ``asyncio.gather``; their *op* is one of those units,
-so time per op is the block's time divided by ``reps * concurrency``.
+so time per op is the block's time divided by ``reps * concurrency``. Each round runs a
+block ``repeats`` times back to back and keeps the fastest, which drops the moments when
+another process had the CPU.
 
 The text model is our reference ``EchoLLM`` (one character per token); the chat model is
 langchain_core's ``GenericFakeChatModel`` (given a ``model_name``, as real chat models
@@ -115,12 +117,12 @@ class Workload:
     reps_full: int
 
     def reps(self, *, quick: bool) -> int:
-        """Reps per timed block: a quarter of the full size in ``--quick`` mode."""
-        return max(1, self.reps_full // 4) if quick else self.reps_full
+        """Reps per timed block: an eighth of the full size in ``--quick`` mode."""
+        return max(1, self.reps_full // 8) if quick else self.reps_full
 
-    def ops(self, reps: int) -> int:
-        """Ops in a block of ``reps`` reps."""
-        return reps * self.concurrency
+    def concurrency_in(self, *, quick: bool) -> int:
+        """Units at once: at most 10 in ``--quick`` mode (a smoke run, not a measure)."""
+        return min(self.concurrency, 10) if quick else self.concurrency
 
 
 WORKLOADS: dict[str, Workload] = {
@@ -192,6 +194,7 @@ def run_block(
     config: Config,
     reps: int,
     *,
+    concurrency: int,
     loop: asyncio.AbstractEventLoop,
     clock: Callable[[], int],
 ) -> int:
@@ -204,7 +207,6 @@ def run_block(
         return clock() - start
 
     coro_unit = async_unit(workload, models, config)
-    concurrency = workload.concurrency
 
     async def block() -> int:
         start = clock()
