@@ -257,6 +257,37 @@ def memory_check(
     }
 
 
+def profile_block(request: dict[str, Any], sdk: Any, installed: Any, models: Any, loop: Any) -> str:
+    """Run one block under cProfile; save the stats, return the top functions as text."""
+    import cProfile
+    import io
+    import pstats
+
+    from benchmarks import workloads as wl
+
+    workload = wl.WORKLOADS[request["workload"]]
+    profiler = cProfile.Profile()
+    profiler.enable()
+    wl.run_block(
+        workload,
+        models,
+        installed.config,
+        request["reps"],
+        concurrency=workload.concurrency,
+        loop=loop,
+        clock=CLOCK,
+    )
+    profiler.disable()
+    sdk.tracer_provider.force_flush()
+    out_dir = Path(request["out"])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    profiler.dump_stats(out_dir / f"profile-{request['candidate']}-{workload.id}.pstats")
+    text = io.StringIO()
+    stats = pstats.Stats(profiler, stream=text)
+    stats.sort_stats(request.get("sort", "tottime")).print_stats(request.get("top", 25))
+    return text.getvalue()
+
+
 def _serve(name: str, requests: IO[str], replies: IO[str]) -> None:
     from benchmarks import workloads as wl
     from benchmarks.candidates import setup
@@ -296,6 +327,8 @@ def _serve(name: str, requests: IO[str], replies: IO[str]) -> None:
                 ]
                 sdk.tracer_provider.force_flush()
                 reply({"ns": elapsed, "spans": sdk.exporter.count - spans_before})
+            elif command == "profile":
+                reply({"profile": profile_block(request, sdk, installed, models, loop)})
             elif command == "floor":
                 reply({"ns": floor_block(sdk, request["reps"])})
             elif command == "parenting":

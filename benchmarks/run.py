@@ -89,6 +89,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         metavar="CANDIDATE=PATH",
         help="run CANDIDATE's worker with this interpreter (a venv of its own); repeatable",
     )
+    parser.add_argument(
+        "--profile",
+        metavar="W1,W4",
+        help="also profile these workloads (cProfile, one block) in every candidate but bare",
+    )
     parser.add_argument("--seed", type=int, default=20261126, help="seed of the interleaving order")
     parser.add_argument("--out", default="bench-results", help="folder for the JSON results")
     return parser.parse_args(argv)
@@ -173,6 +178,17 @@ def main(argv: list[str] | None = None) -> int:
                 reply = worker.ask(cmd="memory", invokes=invokes, astreams=astreams)
                 memory[name] = reply.get("memory") or {"error": reply.get("error")}
                 progress(f"memory of {name} measured")
+        profiles: dict[str, dict[str, str]] = {}
+        for wid in [w for w in (args.profile or "").split(",") if w]:
+            for name, worker in workers.items():
+                if name == "bare" or WORKLOADS[wid].model not in worker.models:
+                    continue
+                reps = WORKLOADS[wid].reps(quick=quick)
+                reply = worker.ask(
+                    cmd="profile", workload=wid, reps=reps, candidate=name, out=args.out
+                )
+                profiles.setdefault(name, {})[wid] = reply.get("profile") or str(reply.get("error"))
+            progress(f"profiled {wid}")
         errors = {n: w.errors for n, w in workers.items() if w.errors}
         errors.update({n: [f"did not start: {why}"] for n, why in failed.items()})
 
@@ -190,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
             if floor_us
             else None,
             "parenting": parenting,
+            "profiles": profiles,
             "memory": memory,
             "errors": errors,
             "samples": [s.__dict__ for s in samples],
@@ -217,6 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     print(reporting.render(result, WORKLOADS))
     if missing:
         print(f"\nNot installed, skipped: {', '.join(missing)}.")
+    for name, by_workload in profiles.items():
+        for wid, text in by_workload.items():
+            print(f"\n## Profile: {name} {wid} (pstats in {args.out}/)\n\n```\n{text.strip()}\n```")
     print(f"\nJSON: {path}  ({result['seconds']:.0f} s)")
 
     ours_parenting = [v for n, v in parenting.items() if n.startswith("ours")]
