@@ -12,6 +12,7 @@ LangChain globally) and the object whose run maps the memory check measures.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import tempfile
@@ -346,6 +347,21 @@ def setup(name: str) -> tuple[Sdk, Installed]:
     return sdk, _SETUPS[name](sdk)
 
 
+def _attribute_values(obj: Any) -> list[Any]:
+    """The values of an object's attributes, from its ``__dict__`` and its slots."""
+    values = list(getattr(obj, "__dict__", {}).values())
+    for klass in type(obj).__mro__:
+        slots = klass.__dict__.get("__slots__", ())
+        for slot in (slots,) if isinstance(slots, str) else slots:
+            with contextlib.suppress(AttributeError):
+                values.append(getattr(obj, slot))
+    return values
+
+
+def _has_attributes(value: Any) -> bool:
+    return hasattr(value, "__dict__") or bool(getattr(type(value), "__slots__", ()))
+
+
 def registry_size(objects: list[Any], *, depth: int = 2) -> int:
     """Entries keyed by run id (UUID) in the dicts and sets the objects hold.
 
@@ -372,11 +388,10 @@ def registry_size(objects: list[Any], *, depth: int = 2) -> int:
             if any(isinstance(key, uuid.UUID) for key in list(obj)[:1]):
                 total += len(obj)
             return
-        attrs = getattr(obj, "__dict__", None)
-        if not isinstance(attrs, dict) or isinstance(obj, type):
+        if isinstance(obj, type):
             return
-        for value in list(attrs.values()):
-            if isinstance(value, dict | set | frozenset) or hasattr(value, "__dict__"):
+        for value in _attribute_values(obj):
+            if isinstance(value, dict | set | frozenset) or _has_attributes(value):
                 visit(value, level + 1)
 
     for obj in objects:
