@@ -412,11 +412,19 @@ class Worker:
             raise RuntimeError(f"worker {self.name} exited (code {self.process.wait()})")
         return dict(json.loads(line))
 
-    def ask(self, **request: Any) -> dict[str, Any]:
-        """Send one request and wait for its reply."""
+    def send(self, **request: Any) -> None:
+        """Send one request; ``receive()`` reads its reply."""
         assert self.process.stdin is not None
         self.process.stdin.write(json.dumps(request) + "\n")
         self.process.stdin.flush()
+
+    def receive(self) -> dict[str, Any]:
+        """Wait for the reply to the request sent last."""
+        return self._read()
+
+    def ask(self, **request: Any) -> dict[str, Any]:
+        """Send one request and wait for its reply."""
+        self.send(**request)
         return self._read()
 
     def stop(self) -> None:
@@ -459,7 +467,6 @@ def run_rounds(
     samples: list[Sample] = []
     floors: list[dict[str, Any]] = []
     floor_reps = 500 if quick else 2000
-    repeats = 1 if quick else 3
     for worker in workers.values():  # warm-up: imports, caches, first-call costs
         for wid in workload_ids:
             workload = WORKLOADS[wid]
@@ -479,7 +486,11 @@ def run_rounds(
             names = [n for n, w in workers.items() if workload.model in w.models]
             for name in rng.sample(names, len(names)):
                 reply = workers[name].ask(
-                    cmd="run", workload=wid, reps=reps, concurrency=concurrency, repeats=repeats
+                    cmd="run",
+                    workload=wid,
+                    reps=reps,
+                    concurrency=concurrency,
+                    repeats=workload.repeats(quick=quick),
                 )
                 if "error" in reply:
                     workers[name].errors.append(f"{wid}: {reply['error']}")
@@ -493,8 +504,7 @@ def run_rounds(
                 {
                     "round": index,
                     "ns": min(
-                        workers["bare"].ask(cmd="floor", reps=floor_reps)["ns"]
-                        for _ in range(repeats)
+                        workers["bare"].ask(cmd="floor", reps=floor_reps)["ns"] for _ in range(3)
                     ),
                     "reps": floor_reps,
                 }

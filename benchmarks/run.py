@@ -65,7 +65,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--quick", action="store_true", help="smoke run (< 2 min): few rounds, small sizes"
     )
-    parser.add_argument("--rounds", type=int, help="interleaved rounds (default 15, quick 2)")
+    parser.add_argument("--rounds", type=int, help="interleaved rounds (default 10, quick 2)")
     parser.add_argument(
         "--candidates",
         default=",".join(cand.CANDIDATES),
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; see ``--help``."""
     args = _parse(argv)
     quick = args.quick
-    rounds = args.rounds or (2 if quick else 15)
+    rounds = args.rounds or (2 if quick else 10)
     invokes = args.invokes if args.invokes is not None else (2000 if quick else 100_000)
     astreams = args.astreams if args.astreams is not None else (200 if quick else 10_000)
     wanted = [c.strip() for c in args.candidates.split(",") if c.strip()]
@@ -173,11 +173,13 @@ def main(argv: list[str] | None = None) -> int:
                 }
             progress("parenting checked")
         memory: dict[str, Any] = {}
-        if not args.no_memory:
+        if not args.no_memory:  # not timed: all candidates at once
+            for worker in workers.values():
+                worker.send(cmd="memory", invokes=invokes, astreams=astreams)
             for name, worker in workers.items():
-                reply = worker.ask(cmd="memory", invokes=invokes, astreams=astreams)
+                reply = worker.receive()
                 memory[name] = reply.get("memory") or {"error": reply.get("error")}
-                progress(f"memory of {name} measured")
+            progress("memory measured")
         profiles: dict[str, dict[str, str]] = {}
         for wid in [w for w in (args.profile or "").split(",") if w]:
             for name, worker in workers.items():

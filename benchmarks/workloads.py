@@ -103,7 +103,8 @@ class Workload:
         tokens: Tokens streamed per op (0 for non-streamed workloads).
         goal_ratio: The issue's goal, time per op as a ratio to bare.
         goal_us_per_token: Extra µs per streamed token allowed, if the goal has one.
-        reps_full: Reps per timed block in a full run (a block is ~50 ms bare).
+        reps_full: Reps per timed block in a full run (a block is ~20-40 ms bare, except
+            the 50 concurrent streams, whose single rep is longer).
     """
 
     id: str
@@ -120,6 +121,10 @@ class Workload:
         """Reps per timed block: an eighth of the full size in ``--quick`` mode."""
         return max(1, self.reps_full // 8) if quick else self.reps_full
 
+    def repeats(self, *, quick: bool) -> int:
+        """Blocks per round (the fastest counts): 3, or 1 for long blocks and ``--quick``."""
+        return 1 if quick or self.concurrency >= 50 else 3
+
     def concurrency_in(self, *, quick: bool) -> int:
         """Units at once: at most 10 in ``--quick`` mode (a smoke run, not a measure)."""
         return min(self.concurrency, 10) if quick else self.concurrency
@@ -128,15 +133,15 @@ class Workload:
 WORKLOADS: dict[str, Workload] = {
     w.id: w
     for w in (
-        Workload("W1", "EchoLLM.invoke", "llm", False, 1, 0, 1.7, None, 400),
-        Workload("W2", "(prompt | llm).invoke", "llm", False, 1, 0, 1.5, None, 160),
-        Workload("W3", "100 concurrent ainvoke", "llm", True, 100, 0, 1.15, None, 2),
-        Workload("W4", "astream 256 tokens", "llm", True, 1, STREAM_TOKENS, 1.6, 4.5, 24),
+        Workload("W1", "EchoLLM.invoke", "llm", False, 1, 0, 1.7, None, 240),
+        Workload("W2", "(prompt | llm).invoke", "llm", False, 1, 0, 1.5, None, 80),
+        Workload("W3", "100 concurrent ainvoke", "llm", True, 100, 0, 1.15, None, 1),
+        Workload("W4", "astream 256 tokens", "llm", True, 1, STREAM_TOKENS, 1.6, 4.5, 12),
         Workload("W5", "50 concurrent astream", "llm", True, 50, STREAM_TOKENS, 1.7, None, 1),
-        Workload("W6", "batch of 16", "llm", False, 1, 0, 2.2, None, 60),
-        Workload("W7", "chat invoke", "chat", False, 1, 0, 1.7, None, 200),
-        Workload("W8", "(prompt | chat).invoke", "chat", False, 1, 0, 1.5, None, 80),
-        Workload("W9", "chat astream 256 tokens", "chat", True, 1, STREAM_TOKENS, 1.25, None, 6),
+        Workload("W6", "batch of 16", "llm", False, 1, 0, 2.2, None, 32),
+        Workload("W7", "chat invoke", "chat", False, 1, 0, 1.7, None, 100),
+        Workload("W8", "(prompt | chat).invoke", "chat", False, 1, 0, 1.5, None, 40),
+        Workload("W9", "chat astream 256 tokens", "chat", True, 1, STREAM_TOKENS, 1.25, None, 3),
         Workload(
             "W10", "50 concurrent chat astream", "chat", True, 50, STREAM_TOKENS, 1.15, None, 1
         ),
