@@ -15,4 +15,23 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
-__all__ = ["__version__"]
+from langchain_otel.config import (
+    OTelLogsBridge,
+    Telemetry,
+    configure,
+    get_config,
+    is_configured,
+    reset_defaults,
+    shutdown,
+)
+
+__all__ = [
+    "OTelLogsBridge",
+    "Telemetry",
+    "__version__",
+    "configure",
+    "get_config",
+    "is_configured",
+    "reset_defaults",
+    "shutdown",
+]
