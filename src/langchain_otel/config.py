@@ -426,6 +426,8 @@ def _resolve(  # noqa: PLR0912, PLR0915 - one flat list of settings reads best
     config["directory"] = str(Path(raw_directory).expanduser().absolute()) if uses_files else None
     config["max_file_bytes"] = DEFAULT_MAX_BYTES if max_file_bytes is None else max_file_bytes
     config["backup_count"] = DEFAULT_BACKUP_COUNT if backup_count is None else backup_count
+    r.sources["max_file_bytes"] = "default" if max_file_bytes is None else "argument"
+    r.sources["backup_count"] = "default" if backup_count is None else "argument"
     if not isinstance(config["max_file_bytes"], int) or config["max_file_bytes"] < 0:
         raise ConfigurationError("max_file_bytes: must be an int >= 0 (0 = no rotation)")
     if not isinstance(config["backup_count"], int) or config["backup_count"] < 0:
@@ -450,6 +452,7 @@ def _resolve(  # noqa: PLR0912, PLR0915 - one flat list of settings reads best
     config["prometheus_host"] = host if uses_prometheus else None
     config["prometheus_port"] = _port(port_raw, port_setting) if uses_prometheus else None
     config["set_global"] = set_global
+    r.sources["set_global"] = "argument"
     return config, r.sources
 
 
