@@ -62,6 +62,16 @@ def test_embedded_default_writes_three_files(tmp_path: Path) -> None:
     assert names == ["logs.jsonl", "metrics.jsonl", "traces.jsonl"]
     traces = _json_lines(telemetry.directory / "traces.jsonl")
     assert traces[0]["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["name"] == "op"
+    # The file-exporter spec (what otlpjsonfile reads): one request object per line, and
+    # exactly one type of data per file.
+    for name, key in [
+        ("traces.jsonl", "resourceSpans"),
+        ("metrics.jsonl", "resourceMetrics"),
+        ("logs.jsonl", "resourceLogs"),
+    ]:
+        lines = _json_lines(telemetry.directory / name)
+        assert lines
+        assert all(set(line) == {key} for line in lines), name
     assert telemetry.dropped == {"traces": 0, "metrics": 0, "logs": 0}
 
 
