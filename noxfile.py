@@ -63,3 +63,15 @@ def demo(session: nox.Session) -> None:
     """The main job: an instrumented LangChain workload; extra arguments go to the CLI."""
     install_project(session, "otlp", "prices")
     session.run("langchain-otel", "demo", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site with `mkdocs build --strict`; `-- serve` serves it."""
+    install_project(session, "otlp", "prometheus", "prices")
+    session.install(*group("docs"))
+    env = {"NO_MKDOCS_2_WARNING": "1"}  # mkdocs-material's banner about its successor
+    if session.posargs and session.posargs[0] == "serve":
+        session.run("mkdocs", "serve", *session.posargs[1:], env=env)
+    else:
+        session.run("mkdocs", "build", "--strict", *session.posargs, env=env)
