@@ -70,6 +70,7 @@ from langchain_otel._export._jsonl import (
 )
 from langchain_otel._export._logs_bridge import OTelLogsBridge
 from langchain_otel._export._otlp import PROTOCOLS, otlp_exporter
+from langchain_otel.environment_variables import LANGCHAIN_OTEL_DIRECTORY
 from langchain_otel.exceptions import ConfigurationError, MissingDependencyError
 
 __all__ = [
@@ -83,13 +84,6 @@ __all__ = [
     "reset_defaults",
     "shutdown",
 ]
-
-LANGCHAIN_OTEL_DIRECTORY = "LANGCHAIN_OTEL_DIRECTORY"
-"""Environment variable: the folder of the embedded default's files.
-
-Default ``./langchain-otel-telemetry`` (relative to the working directory when
-``configure()`` is called). The ``directory=`` argument wins over it.
-"""
 
 DEFAULT_DIRECTORY = "langchain-otel-telemetry"
 """The embedded default's folder when neither ``directory=`` nor the variable is set."""
