@@ -25,6 +25,7 @@ import pytest
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry, start_http_server
 
 from tests.dashboards._dashboards import (
@@ -49,6 +50,8 @@ pytestmark = [
 
 JOB = "langchain-otel-workload"
 WAIT_FOR_DATA_S = 60
+#: USD per million input/output tokens of the workload's models (EchoLLM has no real price).
+PRICES_PER_MILLION = {"echo-small": (0.5, 1.5), "echo-large": (3.0, 15.0)}
 PANEL_QUERIES = [q for path in dashboard_files() for q in prometheus_queries(path)]
 VARIABLE_QUERIES = [q for path in dashboard_files() for q in variable_queries(path)]
 _LABEL_VALUES = re.compile(r"^label_values\((?P<match>.+),\s*(?P<label>\w+)\)$", re.DOTALL)
@@ -60,11 +63,20 @@ def _has_data(result: list[dict[str, Any]]) -> bool:
 
 
 def _make_handler(meter_provider: MeterProvider) -> Any:
+    """The real handler, with prices for the workload's models so the cost panels have data."""
     try:
-        from langchain_otel import OTelCallbackHandler  # type: ignore[attr-defined]
+        from langchain_otel import ModelPrice, OTelCallbackHandler  # type: ignore[attr-defined]
     except ImportError:  # pragma: no cover - until the handler lands on main
         pytest.skip("langchain_otel.OTelCallbackHandler is not on this branch yet")
-    return OTelCallbackHandler(meter_provider=meter_provider)
+    return OTelCallbackHandler(
+        meter_provider=meter_provider,
+        tracer_provider=TracerProvider(),
+        prices={
+            model: ModelPrice(input_per_million=i, output_per_million=o)
+            for model, (i, o) in PRICES_PER_MILLION.items()
+        },
+        use_genai_prices=False,
+    )
 
 
 @dataclass
