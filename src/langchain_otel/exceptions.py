@@ -114,6 +114,7 @@ class UpstreamHTTPError(LLMError):
         status_code: The HTTP status code.
         url: The URL that was called (never contains credentials).
         body: The start of the response body, truncated.
+        retry_after: Seconds the server asked to wait (``Retry-After``), if it said.
 
     Example:
         >>> err = UpstreamHTTPError("bad request", status_code=400, url="http://h/v1", body="{}")
@@ -121,11 +122,20 @@ class UpstreamHTTPError(LLMError):
         400
     """
 
-    def __init__(self, message: str, *, status_code: int, url: str, body: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        url: str,
+        body: str = "",
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.url = url
         self.body = body
+        self.retry_after = retry_after
 
 
 class AuthenticationError(UpstreamHTTPError):

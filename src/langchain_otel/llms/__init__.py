@@ -9,5 +9,6 @@ Example:
 from __future__ import annotations
 
 from langchain_otel.llms.echo import EchoLLM
+from langchain_otel.llms.openai_compat import OpenAICompatibleLLM
 
-__all__ = ["EchoLLM"]
+__all__ = ["EchoLLM", "OpenAICompatibleLLM"]
