@@ -25,11 +25,13 @@ from typing import Any
 
 import httpx
 import pytest
+from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from langchain_otel import OTelCallbackHandler
 from tests.dashboards._prometheus import REQUIRED, free_port
 from tests.dashboards._workload import MODELS, Workload, WorkloadError
 
@@ -128,13 +130,7 @@ def phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Phoenix]:
         server.stop()
 
 
-def _make_handler(tracer_provider: TracerProvider) -> Any:
-    try:
-        from langchain_otel import OTelCallbackHandler  # type: ignore[attr-defined]
-    except ImportError:  # pragma: no cover - until the handler lands on main
-        pytest.skip("langchain_otel.OTelCallbackHandler is not on this branch yet")
-    from opentelemetry.sdk.metrics import MeterProvider
-
+def _make_handler(tracer_provider: TracerProvider) -> OTelCallbackHandler:
     return OTelCallbackHandler(tracer_provider=tracer_provider, meter_provider=MeterProvider())
 
 
