@@ -126,12 +126,80 @@ def _parse_exposition(text: str, names: Iterable[str]) -> tuple[dict[str, str], 
     return prometheus, frozenset(labels)
 
 
+def _observed_spans() -> list[tuple[str, str, str, str]]:
+    """(run, span name, kind, operation) of real runs of each kind through a handler.
+
+    A chain, an LLM, a chat model, a tool and a retriever run through an
+    ``OTelCallbackHandler`` wired to an in-memory exporter; the table shows what the
+    handler really produced.
+    """
+    from langchain_core.callbacks import CallbackManagerForRetrieverRun  # noqa: PLC0415
+    from langchain_core.documents import Document  # noqa: PLC0415
+    from langchain_core.language_models.fake_chat_models import (  # noqa: PLC0415
+        FakeListChatModel,
+    )
+    from langchain_core.retrievers import BaseRetriever  # noqa: PLC0415
+    from langchain_core.runnables import RunnableLambda  # noqa: PLC0415
+    from langchain_core.tools import tool  # noqa: PLC0415
+
+    from langchain_otel.llms import EchoLLM  # noqa: PLC0415
+    from langchain_otel.testing import capture_telemetry  # noqa: PLC0415
+
+    class DocsRetriever(BaseRetriever):
+        def _get_relevant_documents(
+            self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+        ) -> list[Document]:
+            return [Document(page_content=query)]
+
+    @tool
+    def lookup(city: str) -> str:
+        """Look a city up."""
+        return city
+
+    runs: list[tuple[str, Any, Any]] = [
+        ("chain (any runnable)", RunnableLambda(lambda x: x, name="my_step"), "x"),
+        ("LLM (`on_llm_start`)", EchoLLM(n=2), "hi"),
+        ("chat model (`on_chat_model_start`)", FakeListChatModel(responses=["hi"]), "hi"),
+        ("tool", lookup, {"city": "Paris"}),
+        ("retriever", DocsRetriever(name="docs_retriever"), "query"),
+    ]
+    rows: list[tuple[str, str, str, str]] = []
+    with capture_telemetry(use_genai_prices=False) as telemetry:
+        for label, runnable, value in runs:
+            telemetry.clear()
+            runnable.invoke(value, config={"callbacks": [telemetry.handler]})
+            span = telemetry.spans[-1]
+            attributes = span.attributes or {}
+            operation = attributes.get("gen_ai.operation.name")
+            rows.append(
+                (
+                    label,
+                    str(span.name),
+                    span.kind.name,
+                    f"`{operation}`" if operation else "—",
+                )
+            )
+    return rows
+
+
 def _semconv_page() -> str | None:
     sc = _import("langchain_otel.callbacks._semconv")
     if sc is None:
         return None
     lines = [_SEMCONV_INTRO]
-    lines += ["## Span attributes", ""]
+    lines += [
+        "## Spans",
+        "",
+        "One span per LangChain run, parented by the run's parent (so a chain is one trace).",
+        "Model spans are named `{gen_ai.operation.name} {gen_ai.request.model}`. The examples",
+        "are the spans of real runs (an `EchoLLM`, LangChain's `FakeListChatModel`, a tool",
+        "named `lookup`, a retriever named `docs_retriever`, a runnable named `my_step`).",
+        "",
+        "| run | span name (example) | kind | `gen_ai.operation.name` |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {run} | `{name}` | {kind} | {op} |" for run, name, kind, op in _observed_spans()]
+    lines += ["", "## Span attributes", ""]
     lines += ["| attribute | type | spans | description |", "|---|---|---|---|"]
     lines += [
         f"| `{a.name}` | {_cell(a.type)} | {_cell(a.spans)} | {_cell(a.description)} |"
