@@ -406,3 +406,15 @@ def test_semconv_page_lists_every_name_we_emit() -> None:
         assert prometheus.startswith("`"), f"no Prometheus name for {metric.name}: {row}"
     for operation in (sc.OPERATION_CHAT, sc.OPERATION_TEXT_COMPLETION, sc.OPERATION_EXECUTE_TOOL):
         assert f"| `{operation}` |" in page, f"no observed span for {operation}"
+
+
+def test_environment_page_lists_every_variable_the_code_reads() -> None:
+    """Every OTEL_* / LANGCHAIN_OTEL_* name spelled in src/ is on the generated page."""
+    hooks = _load_hooks()
+    page = hooks.generated_pages()["reference/environment-variables.md"]
+    in_source = hooks._variables_in_source()
+    assert "OTEL_SERVICE_NAME" in in_source  # the scan itself works
+    assert "OTEL_TRACES_EXPORTER" in in_source  # f"OTEL_{signal}_EXPORTER" expanded
+    missing = sorted(name for name in in_source if f"| `{name}` |" not in page)
+    assert missing == [], f"variables read by the code but not documented: {missing}"
+    assert "| — |" not in page, "a variable without a meaning"
