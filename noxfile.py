@@ -101,3 +101,15 @@ def phoenix(session: nox.Session) -> None:
         *session.posargs,
         env={"LANGCHAIN_OTEL_REQUIRE_SERVERS": "1"},
     )
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site with `mkdocs build --strict`; `-- serve` serves it."""
+    install_project(session, "otlp", "prometheus", "prices")
+    session.install(*group("docs"))
+    env = {"NO_MKDOCS_2_WARNING": "1"}  # mkdocs-material's banner about its successor
+    if session.posargs and session.posargs[0] == "serve":
+        session.run("mkdocs", "serve", *session.posargs[1:], env=env)
+    else:
+        session.run("mkdocs", "build", "--strict", *session.posargs, env=env)
