@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import itertools
 import ssl
 import threading
@@ -340,6 +341,18 @@ class OpenAICompatibleLLM(LLM):
             await aclient.aclose()
         if others:  # clients of other (usually finished) loops cannot be awaited from here
             _logger.debug("llm.clients_dropped", url=self._url, count=len(others))
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        """A copy with its own (not yet created) clients; the fields are copied deeply."""
+        update = {
+            name: copy.deepcopy(getattr(self, name), memo) for name in ("model_kwargs", "timeout")
+        }
+        clone = self.model_copy(update=update)
+        clone._client = None
+        clone._aclients = weakref.WeakKeyDictionary()
+        clone._lock = threading.Lock()
+        clone._closed = False
+        return clone
 
     def __enter__(self) -> Self:
         return self
