@@ -1,0 +1,276 @@
+"""LangChain payloads → semantic-convention attributes.
+
+Reads ``invocation_params`` (the model's identifying params plus call kwargs), the
+``ls_*`` metadata LangChain adds, and on the way out ``generation_info``,
+``llm_output`` and an ``AIMessage``'s ``usage_metadata`` / ``response_metadata``.
+Every reader tolerates missing keys and odd types: garbage in, fewer attributes out.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from langchain_otel.callbacks import _semconv as sc
+from langchain_otel.callbacks._content import clean_text
+
+__all__ = ["ModelRequest", "ResponseInfo", "model_request", "response_info", "server_of"]
+
+_MODEL_KEYS = ("model_name", "model", "model_id", "deployment_name")
+_URL_KEYS = ("base_url", "openai_api_base", "api_base", "endpoint_url", "azure_endpoint", "url")
+_NUMBER_PARAMS = (
+    (("max_tokens", "max_new_tokens", "max_output_tokens", "max_tokens_to_sample"),
+     sc.GEN_AI_REQUEST_MAX_TOKENS, int),
+    (("temperature",), sc.GEN_AI_REQUEST_TEMPERATURE, float),
+    (("top_p",), sc.GEN_AI_REQUEST_TOP_P, float),
+    (("top_k",), sc.GEN_AI_REQUEST_TOP_K, float),
+    (("seed",), sc.GEN_AI_REQUEST_SEED, int),
+    (("frequency_penalty",), sc.GEN_AI_REQUEST_FREQUENCY_PENALTY, float),
+    (("presence_penalty",), sc.GEN_AI_REQUEST_PRESENCE_PENALTY, float),
+)  # fmt: skip
+_LS_NUMBERS = (
+    ("ls_max_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS, int),
+    ("ls_temperature", sc.GEN_AI_REQUEST_TEMPERATURE, float),
+)
+# Models whose ``n`` is not a number of choices.
+_N_IS_NOT_CHOICES = frozenset({"echo"})
+_EMPTY: Mapping[str, Any] = {}
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else _EMPTY
+
+
+def _text(value: Any) -> str | None:
+    return clean_text(value) if isinstance(value, str) and value else None
+
+
+def _number(value: Any, kind: type) -> int | float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return kind(value)  # type: ignore[no-any-return]
+
+
+@functools.lru_cache(maxsize=256)
+def server_of(url: str) -> tuple[str, int] | None:
+    """``(server.address, server.port)`` of a base URL, or None.
+
+    Example:
+        >>> server_of("http://127.0.0.1:8080/v1")
+        ('127.0.0.1', 8080)
+        >>> server_of("https://api.openai.com/v1")
+        ('api.openai.com', 443)
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        port = parts.port
+    except ValueError:
+        return None
+    if not host:
+        return None
+    if port is None:
+        port = {"https": 443, "http": 80}.get(parts.scheme)
+        if port is None:
+            return None
+    return clean_text(host), port
+
+
+class ModelRequest:
+    """What a model run's start tells us: its span attributes and metric identity."""
+
+    __slots__ = ("attributes", "model", "operation", "provider", "server")
+
+    def __init__(
+        self,
+        attributes: dict[str, Any],
+        operation: str,
+        provider: str,
+        model: str,
+        server: tuple[str, int] | None,
+    ) -> None:
+        self.attributes = attributes
+        self.operation = operation
+        self.provider = provider
+        self.model = model
+        self.server = server
+
+
+def model_request(  # noqa: PLR0912 - one flat pass over the known keys
+    operation: str,
+    serialized: Any,
+    invocation_params: Any,
+    metadata: Mapping[str, Any],
+) -> ModelRequest:
+    """The request-side attributes of a model run.
+
+    Example:
+        >>> req = model_request("text_completion", {}, {"model_name": "m", "_type": "echo",
+        ...     "temperature": 0.5, "stop": ["."]}, {"ls_provider": "echo"})
+        >>> req.provider, req.model, req.attributes["gen_ai.request.temperature"]
+        ('echo', 'm', 0.5)
+    """
+    params = _mapping(invocation_params)
+    ser_kwargs = _mapping(_mapping(serialized).get("kwargs"))
+    llm_type = _text(params.get("_type"))
+
+    model = None
+    for key in _MODEL_KEYS:
+        model = _text(params.get(key)) or _text(ser_kwargs.get(key))
+        if model:
+            break
+    model = model or _text(metadata.get("ls_model_name")) or llm_type or "unknown"
+
+    ls_provider = metadata.get("ls_provider")
+    provider = sc.PROVIDER_NAMES.get(ls_provider) if isinstance(ls_provider, str) else None
+    provider = provider or llm_type or _text(ls_provider) or "langchain"
+
+    attrs: dict[str, Any] = {
+        sc.GEN_AI_OPERATION_NAME: operation,
+        sc.GEN_AI_PROVIDER_NAME: provider,
+        sc.GEN_AI_REQUEST_MODEL: model,
+    }
+    for keys, attr, kind in _NUMBER_PARAMS:
+        for key in keys:
+            value = _number(params.get(key), kind)
+            if value is not None:
+                attrs[attr] = value
+                break
+    for key, attr, kind in _LS_NUMBERS:
+        if attr not in attrs:
+            value = _number(metadata.get(key), kind)
+            if value is not None:
+                attrs[attr] = value
+    stop = params.get("stop") or metadata.get("ls_stop")
+    if isinstance(stop, str):
+        stop = [stop]
+    if isinstance(stop, list | tuple) and stop and all(isinstance(s, str) for s in stop):
+        attrs[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = [clean_text(s) for s in stop]
+    choices = _number(params.get("n"), int)
+    if choices is not None and choices != 1 and llm_type not in _N_IS_NOT_CHOICES:
+        attrs[sc.GEN_AI_REQUEST_CHOICE_COUNT] = choices
+    if params.get("stream") is True or params.get("streaming") is True:
+        attrs[sc.GEN_AI_REQUEST_STREAM] = True
+
+    server = None
+    for key in _URL_KEYS:
+        url = params.get(key) or ser_kwargs.get(key)
+        if isinstance(url, str) and url:
+            server = server_of(url)
+            if server is not None:
+                attrs[sc.SERVER_ADDRESS], attrs[sc.SERVER_PORT] = server
+                break
+    return ModelRequest(attrs, operation, provider, model, server)
+
+
+class ResponseInfo:
+    """What a model run's end tells us."""
+
+    __slots__ = (
+        "cache_read_tokens",
+        "finish_reasons",
+        "generations",
+        "input_tokens",
+        "output_tokens",
+        "reasoning_tokens",
+        "response_id",
+        "response_model",
+    )
+
+    def __init__(self) -> None:
+        self.response_model: str | None = None
+        self.response_id: str | None = None
+        self.finish_reasons: list[str] = []
+        self.input_tokens: int | None = None
+        self.output_tokens: int | None = None
+        self.cache_read_tokens: int | None = None
+        self.reasoning_tokens: int | None = None
+        self.generations: list[Any] = []
+
+    def output_text_length(self) -> int:
+        """Characters of every generation's text (for counted usage)."""
+        total = 0
+        for generation in self.generations:
+            text = getattr(generation, "text", "")
+            if isinstance(text, str):
+                total += len(text)
+        return total
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _take_usage(info: ResponseInfo, usage: Any) -> None:
+    """Fill token counts from an OpenAI-style or LangChain-style usage mapping."""
+    usage = _mapping(usage)
+    if not usage:
+        return
+    inp = _int(usage.get("input_tokens"))
+    if inp is None:
+        inp = _int(usage.get("prompt_tokens"))
+    out = _int(usage.get("output_tokens"))
+    if out is None:
+        out = _int(usage.get("completion_tokens"))
+    if inp is None and out is None:
+        return
+    info.input_tokens, info.output_tokens = inp, out
+    details_in = _mapping(usage.get("input_token_details")) or _mapping(
+        usage.get("prompt_tokens_details")
+    )
+    cache = _int(details_in.get("cache_read"))
+    info.cache_read_tokens = cache if cache is not None else _int(details_in.get("cached_tokens"))
+    details_out = _mapping(usage.get("output_token_details")) or _mapping(
+        usage.get("completion_tokens_details")
+    )
+    reasoning = _int(details_out.get("reasoning"))
+    info.reasoning_tokens = (
+        reasoning if reasoning is not None else _int(details_out.get("reasoning_tokens"))
+    )
+
+
+def response_info(response: Any) -> ResponseInfo:
+    """Model, id, finish reasons and usage of an ``LLMResult`` (anything else: empty).
+
+    Example:
+        >>> from langchain_core.outputs import Generation, LLMResult
+        >>> info = response_info(LLMResult(generations=[[Generation(text="hi",
+        ...     generation_info={"finish_reason": "stop", "model_name": "m",
+        ...     "token_usage": {"prompt_tokens": 3, "completion_tokens": 2}})]]))
+        >>> info.response_model, info.finish_reasons, info.input_tokens, info.output_tokens
+        ('m', ['stop'], 3, 2)
+    """
+    info = ResponseInfo()
+    generations = getattr(response, "generations", None)
+    if isinstance(generations, list) and generations and isinstance(generations[0], list):
+        info.generations = generations[0]
+    for generation in info.generations:
+        gen_info = _mapping(getattr(generation, "generation_info", None))
+        message = getattr(generation, "message", None)
+        meta = _mapping(getattr(message, "response_metadata", None))
+        reason = _text(gen_info.get("finish_reason")) or _text(meta.get("finish_reason"))
+        reason = reason or _text(meta.get("stop_reason"))
+        if reason:
+            info.finish_reasons.append(reason)
+        if info.response_model is None:
+            info.response_model = (
+                _text(meta.get("model_name")) or _text(meta.get("model"))
+                or _text(gen_info.get("model_name")) or _text(gen_info.get("model"))
+            )  # fmt: skip
+        if info.response_id is None:
+            info.response_id = _text(meta.get("id")) or _text(gen_info.get("id"))
+        if info.input_tokens is None and info.output_tokens is None:
+            _take_usage(info, getattr(message, "usage_metadata", None))
+        if info.input_tokens is None and info.output_tokens is None:
+            _take_usage(info, gen_info.get("token_usage") or gen_info.get("usage"))
+        if info.input_tokens is None and info.output_tokens is None:
+            _take_usage(info, meta.get("token_usage") or meta.get("usage"))
+    llm_output = _mapping(getattr(response, "llm_output", None))
+    if llm_output:
+        info.response_model = info.response_model or _text(llm_output.get("model_name"))
+        info.response_id = info.response_id or _text(llm_output.get("id"))
+        if info.input_tokens is None and info.output_tokens is None:
+            _take_usage(info, llm_output.get("token_usage") or llm_output.get("usage"))
+    return info

@@ -1,0 +1,150 @@
+"""The run registry: LangChain run id → the state of its span, bounded, with a TTL.
+
+Reads and writes of single entries rely on ``dict`` operations being atomic (they are
+under CPython's GIL), so the per-token path takes no lock. The lock only guards the
+rare whole-registry work: sweeping expired runs and evicting the oldest when full.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from opentelemetry.context import Context
+from opentelemetry.trace import Span
+
+__all__ = ["RunRegistry", "RunState", "clock"]
+
+
+def clock() -> float:
+    """Seconds on a monotonic clock; the one time source of run durations.
+
+    Tests patch ``langchain_otel.callbacks._runs.clock`` for exact durations.
+
+    Example:
+        >>> clock() <= clock()
+        True
+    """
+    return time.perf_counter()
+
+
+class RunState:
+    """What the handler remembers about one run between its start and its end.
+
+    Example:
+        >>> RunState(None, "chain", 0.0).chunks  # type: ignore[arg-type]
+        0
+    """
+
+    __slots__ = (
+        "base_metric_attributes",
+        "chunks",
+        "context",
+        "first_chunk",
+        "input_chars",
+        "input_messages",
+        "kind",
+        "metric_key",
+        "model",
+        "operation",
+        "provider",
+        "span",
+        "start",
+        "streamed",
+    )
+
+    def __init__(self, span: Span, kind: str, start: float) -> None:
+        self.span = span
+        self.kind = kind
+        self.start = start
+        self.first_chunk = 0.0  # 0.0 = no chunk yet (cheaper to test than None)
+        self.chunks = 0
+        self.context: Context | None = None  # the span as parent context, built lazily
+        self.operation = ""
+        self.provider = ""
+        self.model = ""
+        self.streamed = False
+        self.input_chars = 0
+        self.input_messages: Any = None
+        self.metric_key: tuple[Any, ...] = ()
+        self.base_metric_attributes: dict[str, Any] | None = None
+
+
+class RunRegistry:
+    """Runs in flight, bounded to ``max_runs``; runs older than ``ttl`` are expired.
+
+    ``expire`` is called (outside the lock) with each run the registry drops without
+    an end: evicted because it is full, or swept because its TTL ran out.
+
+    Example:
+        >>> dropped = []
+        >>> reg = RunRegistry(max_runs=1, ttl=60.0, expire=lambda rid, st: dropped.append(rid))
+        >>> from uuid import uuid4
+        >>> a, b = uuid4(), uuid4()
+        >>> reg.add(a, RunState(None, "chain", clock()))  # type: ignore[arg-type]
+        >>> reg.add(b, RunState(None, "chain", clock()))  # type: ignore[arg-type]
+        >>> dropped == [a], len(reg)
+        (True, 1)
+    """
+
+    __slots__ = ("_expire", "_lock", "_next_sweep", "_runs", "get", "max_runs", "pop", "ttl")
+
+    def __init__(
+        self, *, max_runs: int, ttl: float, expire: Callable[[UUID, RunState], None]
+    ) -> None:
+        self.max_runs = max_runs
+        self.ttl = ttl
+        self._expire = expire
+        self._runs: dict[UUID, RunState] = {}
+        self._lock = threading.Lock()
+        self._next_sweep = clock() + min(ttl / 10, 60.0)
+        # Bound methods cached as attributes: one attribute lookup on the hot path.
+        self.get = self._runs.get
+        self.pop = self._runs.pop
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+    def add(self, run_id: UUID, state: RunState) -> None:
+        """Register a started run; sweep or evict first when due."""
+        if state.start >= self._next_sweep:
+            self.sweep(state.start)
+        if len(self._runs) >= self.max_runs:
+            self._evict_oldest()
+        self._runs[run_id] = state
+
+    def sweep(self, now: float | None = None) -> int:
+        """Expire every run started more than ``ttl`` seconds ago; return how many."""
+        now = clock() if now is None else now
+        with self._lock:
+            self._next_sweep = now + min(self.ttl / 10, 60.0)
+            limit = now - self.ttl
+            expired = [(rid, st) for rid, st in list(self._runs.items()) if st.start < limit]
+            expired = [(rid, st) for rid, st in expired if self._runs.pop(rid, None) is st]
+        for rid, st in expired:
+            self._expire(rid, st)
+        return len(expired)
+
+    def _evict_oldest(self) -> None:
+        with self._lock:
+            victims = []
+            while len(self._runs) >= self.max_runs:
+                try:
+                    rid = next(iter(self._runs))
+                except (StopIteration, RuntimeError):  # emptied or resized meanwhile
+                    break
+                state = self._runs.pop(rid, None)
+                if state is not None:
+                    victims.append((rid, state))
+        for rid, state in victims:
+            self._expire(rid, state)
+
+    def drain(self) -> list[tuple[UUID, RunState]]:
+        """Remove and return every run in flight."""
+        with self._lock:
+            items = list(self._runs.items())
+            self._runs.clear()
+        return items

@@ -1,0 +1,136 @@
+"""instrument() / uninstrument() / LangChainInstrumentor: global, idempotent, no doubles."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from importlib.metadata import entry_points
+
+import pytest
+
+from langchain_otel import (
+    LangChainInstrumentor,
+    OTelCallbackHandler,
+    instrument,
+    is_instrumented,
+    uninstrument,
+)
+from langchain_otel._demo import build_chain
+from langchain_otel.llms import EchoLLM
+from langchain_otel.testing import Telemetry, capture_telemetry
+
+
+@pytest.fixture(name="telemetry")
+def _telemetry() -> Iterator[Telemetry]:
+    with capture_telemetry(strict=True, use_genai_prices=False) as telemetry:
+        yield telemetry
+        if is_instrumented():
+            uninstrument()
+
+
+def _llm_spans(telemetry: Telemetry) -> list[str]:
+    return [s.name for s in telemetry.spans if s.name.startswith("text_completion")]
+
+
+def test_runs_without_callbacks_are_traced(telemetry: Telemetry) -> None:
+    """Once instrumented, a chain with no callbacks yields its whole span tree."""
+    assert instrument(handler=telemetry.handler) is telemetry.handler
+    build_chain(EchoLLM(n=3)).invoke({"question": "q"})
+    names = sorted(s.name for s in telemetry.spans)
+    assert names == [
+        "PromptTemplate",
+        "RunnableSequence",
+        "StrOutputParser",
+        "text_completion echo",
+    ]
+    roots = {s.context.trace_id for s in telemetry.spans}
+    assert len(roots) == 1
+    uninstrument()
+    build_chain(EchoLLM(n=3)).invoke({"question": "q"})
+    assert len(telemetry.spans) == 4
+    assert not is_instrumented()
+
+
+def test_instrument_twice_gives_one_span_per_run(telemetry: Telemetry) -> None:
+    """A second instrument() is a warned no-op returning the installed handler."""
+    first = instrument(handler=telemetry.handler)
+    second = instrument(handler=OTelCallbackHandler(use_genai_prices=False))
+    assert first is second is telemetry.handler
+    EchoLLM(n=2).invoke("abc")
+    assert _llm_spans(telemetry) == ["text_completion echo"]
+    assert any(e["event"] == "langchain_otel.already_instrumented" for e in telemetry.logs)
+
+
+def test_explicit_handler_while_instrumented_is_not_doubled(telemetry: Telemetry) -> None:
+    """Passing an OTelCallbackHandler explicitly while instrumented: one span per run."""
+    instrument(handler=telemetry.handler)
+    EchoLLM(n=2).invoke("abc", config={"callbacks": [telemetry.handler]})
+    assert _llm_spans(telemetry) == ["text_completion echo"]
+    with capture_telemetry(strict=True, use_genai_prices=False) as other:
+        EchoLLM(n=2).invoke("abc", config={"callbacks": [other.handler]})
+        # the explicit handler wins; the global one is not added to that run
+        assert _llm_spans(other) == ["text_completion echo"]
+    assert _llm_spans(telemetry) == ["text_completion echo"]
+
+
+def test_threads_started_before_instrument_see_it(telemetry: Telemetry) -> None:
+    """The global handler is process-wide, not bound to the instrumenting thread's context."""
+    go, done = threading.Event(), threading.Event()
+
+    def worker() -> None:
+        go.wait(5)
+        EchoLLM(n=2).invoke("abc")
+        done.set()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    instrument(handler=telemetry.handler)
+    go.set()
+    assert done.wait(5)
+    thread.join()
+    assert _llm_spans(telemetry) == ["text_completion echo"]
+
+
+async def test_async_runs_are_traced(telemetry: Telemetry) -> None:
+    """Async runs get the global handler too."""
+    instrument(handler=telemetry.handler)
+    await build_chain(EchoLLM(n=3)).ainvoke({"question": "q"})
+    assert _llm_spans(telemetry) == ["text_completion echo"]
+    assert telemetry.handler.open_runs == 0
+
+
+def test_uninstrument_when_not_instrumented_warns(telemetry: Telemetry) -> None:
+    """uninstrument() without instrument() is a warned no-op."""
+    uninstrument()
+    assert [e["event"] for e in telemetry.logs] == ["langchain_otel.not_instrumented"]
+
+
+def test_instrumentor_and_entry_point(telemetry: Telemetry) -> None:
+    """The entry point named langchain_otel loads the instrumentor, which instruments."""
+    (entry,) = [
+        e for e in entry_points(group="opentelemetry_instrumentor") if e.name == "langchain_otel"
+    ]
+    assert entry.load() is LangChainInstrumentor
+    instrumentor = LangChainInstrumentor()
+    assert "langchain-core >= 0.3" in instrumentor.instrumentation_dependencies()
+    instrumentor.instrument(handler=telemetry.handler)
+    assert is_instrumented()
+    EchoLLM(n=2).invoke("abc")
+    instrumentor.uninstrument()
+    assert not is_instrumented()
+    assert _llm_spans(telemetry) == ["text_completion echo"]
+
+
+def test_instrument_builds_a_handler_from_options(telemetry: Telemetry) -> None:
+    """Without handler=, instrument() builds one from the handler's keyword options."""
+    handler = instrument(
+        tracer_provider=telemetry.tracer_provider,
+        meter_provider=telemetry.meter_provider,
+        capture_content=True,
+        use_genai_prices=False,
+    )
+    assert handler is not telemetry.handler
+    assert handler.content_policy.on_spans
+    EchoLLM(n=2).invoke("abc")
+    (span,) = telemetry.spans
+    assert "gen_ai.input.messages" in (span.attributes or {})
