@@ -34,7 +34,13 @@ from typing_extensions import Self
 
 from langchain_otel import __version__
 from langchain_otel.exceptions import LLMError
-from langchain_otel.llms._http import RetryPolicy, error_for_status, map_httpx_errors, ssl_context
+from langchain_otel.llms._http import (
+    RetryPolicy,
+    error_for_status,
+    map_httpx_errors,
+    ssl_context,
+    unused_ssl_context,
+)
 from langchain_otel.llms._wire import (
     Completion,
     StreamState,
@@ -266,10 +272,7 @@ class OpenAICompatibleLLM(LLM):
         if self.api_key is not None and self.api_key.get_secret_value():
             headers["Authorization"] = f"Bearer {self.api_key.get_secret_value()}"
         keepalive = self.max_keepalive_connections
-        if self.verify is False:
-            verify: ssl.SSLContext | bool = False
-        else:
-            verify = ssl_context(self.verify if isinstance(self.verify, str) else None)
+        verify = self._ssl_context()
         return {
             "headers": headers,
             "verify": verify,
@@ -279,6 +282,19 @@ class OpenAICompatibleLLM(LLM):
                 max_keepalive_connections=self.max_connections if keepalive is None else keepalive,
             ),
         }
+
+    def _ssl_context(self) -> ssl.SSLContext | bool:
+        """The TLS setting of the clients (the CA bundle is loaded once per process)."""
+        if urlsplit(self.base_url).scheme == "http":
+            return unused_ssl_context()
+        if self.verify is False:
+            return False
+        return ssl_context(self.verify) if isinstance(self.verify, str) else ssl_context()
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Load the CA bundle now, in the caller's thread, not later on an event loop."""
+        super().model_post_init(context)
+        self._ssl_context()
 
     def _check_open(self) -> None:
         if self._closed:
