@@ -913,3 +913,19 @@ class TestNativeAsync:
 
 async def _collect(stream: AsyncIterator[str]) -> list[str]:
     return [chunk async for chunk in stream]
+
+
+def test_model_paths_run_under_trio(openai_server: OpenAIServer) -> None:
+    """_acall/_astream and the retry sleep need no asyncio (anyio): they run under trio."""
+    trio = pytest.importorskip("trio")
+    openai_server.script(Fault.http(503))
+    model = make_llm(openai_server)
+
+    async def main() -> tuple[str, list[str]]:
+        text = await model._acall("hello trio")
+        chunks = [c.text async for c in model._astream("a b")]
+        await model.aclose()
+        return text, chunks
+
+    assert trio.run(main) == ("hello trio", ["a", " b", ""])
+    assert len(openai_server.completion_requests) == 3

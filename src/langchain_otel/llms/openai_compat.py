@@ -65,6 +65,21 @@ _SAMPLING_PARAMS = (
 _SSE_HEADERS = {"Accept": "text/event-stream", "Cache-Control": "no-store"}
 
 
+class _NotAsyncio:
+    """Stands for "an event loop that is not asyncio's" (trio through anyio)."""
+
+
+_NOT_ASYNCIO = _NotAsyncio()
+
+
+def _loop_key() -> object:
+    """The running asyncio loop, or one shared key for any other async library."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return _NOT_ASYNCIO
+
+
 class OpenAICompatibleLLM(LLM):
     """A LangChain ``LLM`` calling an OpenAI-style ``POST {base_url}/completions`` endpoint.
 
@@ -161,7 +176,7 @@ class OpenAICompatibleLLM(LLM):
     """A custom httpx transport for the async clients."""
 
     _client: httpx.Client | None = PrivateAttr(default=None)
-    _aclients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+    _aclients: weakref.WeakKeyDictionary[object, httpx.AsyncClient] = (
         PrivateAttr(default_factory=weakref.WeakKeyDictionary)
     )
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
@@ -310,7 +325,7 @@ class OpenAICompatibleLLM(LLM):
     def _async_client(self) -> httpx.AsyncClient:
         """The async client of the running event loop (connections belong to one loop)."""
         self._check_open()
-        loop = asyncio.get_running_loop()
+        loop = _loop_key()
         with self._lock:
             client = self._aclients.get(loop)
             if client is None:
@@ -347,7 +362,7 @@ class OpenAICompatibleLLM(LLM):
             ...         pass
             >>> asyncio.run(main())
         """
-        loop = asyncio.get_running_loop()
+        loop = _loop_key()
         with self._lock:
             aclient = self._aclients.pop(loop, None)
             others = list(self._aclients.values())
