@@ -176,8 +176,8 @@ class OpenAICompatibleLLM(LLM):
     """A custom httpx transport for the async clients."""
 
     _client: httpx.Client | None = PrivateAttr(default=None)
-    _aclients: weakref.WeakKeyDictionary[object, httpx.AsyncClient] = (
-        PrivateAttr(default_factory=weakref.WeakKeyDictionary)
+    _aclients: weakref.WeakKeyDictionary[object, httpx.AsyncClient] = PrivateAttr(
+        default_factory=weakref.WeakKeyDictionary
     )
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _closed: bool = PrivateAttr(default=False)
