@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 import nox
 
@@ -63,3 +64,85 @@ def demo(session: nox.Session) -> None:
     """The main job: an instrumented LangChain workload; extra arguments go to the CLI."""
     install_project(session, "otlp", "prices")
     session.run("langchain-otel", "demo", *session.posargs)
+
+
+@nox.session
+def dashboards(session: nox.Session) -> None:
+    """Dashboards: schema checks, then every query against a real Prometheus.
+
+    Installs Debian's `prometheus` package (with `promtool`) when it is missing.
+    """
+    if not (shutil.which("prometheus") and shutil.which("promtool")):
+        env = {"DEBIAN_FRONTEND": "noninteractive"}
+        session.run("apt-get", "update", "-q", external=True, env=env)
+        session.run("apt-get", "install", "-y", "-q", "prometheus", external=True, env=env)
+    install_project(session, "prometheus")
+    session.install(*group("tests"))
+    session.run(
+        "pytest",
+        "tests/dashboards",
+        "-m",
+        "prometheus or not phoenix",
+        *session.posargs,
+        env={"LANGCHAIN_OTEL_REQUIRE_SERVERS": "1"},
+    )
+
+
+@nox.session
+def phoenix(session: nox.Session) -> None:
+    """Traces: the demo's spans over OTLP/HTTP into a real Arize Phoenix server, read back."""
+    install_project(session, "otlp")
+    session.install(*group("tests"), "arize-phoenix")
+    session.run(
+        "pytest",
+        "tests/dashboards",
+        "-m",
+        "phoenix",
+        *session.posargs,
+        env={"LANGCHAIN_OTEL_REQUIRE_SERVERS": "1"},
+    )
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site with `mkdocs build --strict`; `-- serve` serves it."""
+    install_project(session, "otlp", "prometheus", "prices")
+    session.install(*group("docs"))
+    env = {"NO_MKDOCS_2_WARNING": "1"}  # mkdocs-material's banner about its successor
+    if session.posargs and session.posargs[0] == "serve":
+        session.run("mkdocs", "serve", *session.posargs[1:], env=env)
+    else:
+        session.run("mkdocs", "build", "--strict", *session.posargs, env=env)
+
+
+# The peers the benchmark compares us with (issue 6); versions are printed with the results.
+BENCH_PEERS = [
+    "openinference-instrumentation-langchain",
+    "opentelemetry-instrumentation-langchain",  # OpenLLMetry (Traceloop)
+    "opentelemetry-instrumentation-genai-langchain",  # the official OTel GenAI one
+]
+# Langfuse's LangChain handler imports the `langchain` package, which the others run
+# without (the official one then needs skip_dep_check): it gets a venv of its own.
+BENCH_LANGFUSE = ["langfuse>=3.15,<4", "langchain"]
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Overhead side by side with the peers (manual); `-- --quick` is the CI smoke run."""
+    install_project(session)
+    session.install(*BENCH_PEERS)
+    langfuse_venv = os.path.join(os.path.dirname(session.virtualenv.location), "bench-langfuse")
+    langfuse_python = os.path.join(langfuse_venv, "bin", "python")
+    if not os.path.exists(langfuse_python):
+        session.run("python", "-m", "venv", langfuse_venv)
+    session.run(
+        langfuse_python, "-m", "pip", "install", "-q", "-e", ".", *BENCH_LANGFUSE, external=True
+    )
+    session.run(
+        "python",
+        "-m",
+        "benchmarks.run",
+        "--python",
+        f"langfuse={langfuse_python}",
+        *session.posargs,
+    )

@@ -22,15 +22,31 @@ from langchain_otel._instrument import (
     uninstrument,
 )
 from langchain_otel.callbacks import ModelPrice, OTelCallbackHandler
+from langchain_otel.config import (
+    OTelLogsBridge,
+    Telemetry,
+    configure,
+    get_config,
+    is_configured,
+    reset_defaults,
+    shutdown,
+)
 from langchain_otel.processors import add_otel_context
 
 __all__ = [
     "LangChainInstrumentor",
     "ModelPrice",
     "OTelCallbackHandler",
+    "OTelLogsBridge",
+    "Telemetry",
     "__version__",
     "add_otel_context",
+    "configure",
+    "get_config",
     "instrument",
+    "is_configured",
     "is_instrumented",
+    "reset_defaults",
+    "shutdown",
     "uninstrument",
 ]

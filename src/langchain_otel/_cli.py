@@ -1,18 +1,44 @@
-"""The ``langchain-otel`` command line."""
+"""The ``langchain-otel`` command line (also ``python -m langchain_otel``).
+
+Exit codes: 0 success, 1 failure (bad configuration, missing files), 2 usage error.
+Errors go to stderr.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 from langchain_otel import __version__
 
 __all__ = ["main"]
 
 _EPILOG = """examples:
-  langchain-otel demo        run the instrumented demo workload
+  langchain-otel demo
+      run the instrumented demo workload; telemetry goes to ./langchain-otel-telemetry/
+  langchain-otel demo --requests 200 --concurrency 16 --out /tmp/telemetry
+  langchain-otel demo --endpoint http://localhost:4318
+      send the demo's telemetry to an OpenTelemetry Collector over OTLP/HTTP
+  langchain-otel report ./langchain-otel-telemetry
+      per-model tables: requests, errors, p50/p95/p99 latency and TTFT, tokens, cost
+  langchain-otel report ./langchain-otel-telemetry --html report.html
+  langchain-otel config
+      the effective configuration (from OTEL_* variables), secrets masked
 """
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,22 +50,180 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("demo", help="run the demo workload")
+
+    demo = commands.add_parser(
+        "demo",
+        help="run the instrumented demo workload",
+        description="An async, service-like workload (prompt | EchoLLM | parser: ainvoke and "
+        "astream under a concurrency limit, with a few failures and cancelled streams), "
+        "instrumented with OTelCallbackHandler and structlog, then a summary.",
+        epilog="examples:\n  langchain-otel demo\n  langchain-otel demo --requests 200 "
+        "--concurrency 16 --out /tmp/telemetry\n  langchain-otel demo --endpoint "
+        "http://localhost:4318\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    demo.add_argument(
+        "--requests", "-n", type=_positive, default=60, help="how many requests (default 60)"
+    )
+    demo.add_argument(
+        "--concurrency",
+        "-c",
+        type=_positive,
+        default=8,
+        help="requests in flight at once (default 8)",
+    )
+    demo.add_argument(
+        "--out",
+        metavar="DIR",
+        default=None,
+        help="folder of the telemetry files (default: $LANGCHAIN_OTEL_DIRECTORY or "
+        "./langchain-otel-telemetry)",
+    )
+    demo.add_argument(
+        "--endpoint",
+        metavar="URL",
+        default=None,
+        help="send telemetry over OTLP to this base URL (e.g. http://localhost:4318) "
+        "instead of writing files",
+    )
+    demo.add_argument("--seed", type=int, default=7, help=argparse.SUPPRESS)
+
+    report = commands.add_parser(
+        "report",
+        help="summarise the telemetry files per model",
+        description="Read DIR/traces.jsonl (written by the embedded default) and print, per "
+        "model: requests, errors/cancelled, p50/p95/p99 duration and time to first chunk, "
+        "tokens in/out and cost.",
+        epilog="examples:\n  langchain-otel report ./langchain-otel-telemetry\n"
+        "  langchain-otel report ./langchain-otel-telemetry --html report.html\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    report.add_argument("directory", metavar="DIR", help="the telemetry folder")
+    report.add_argument(
+        "--html",
+        metavar="FILE",
+        default=None,
+        help="also write a self-contained HTML page with charts",
+    )
+    report.add_argument("--json", action="store_true", help="print the numbers as JSON")
+
+    commands.add_parser(
+        "config",
+        help="print the effective configuration (secrets masked)",
+        description="What configure() would use now, resolved from arguments, OTEL_* "
+        "variables and defaults, with where each value came from. Header values are masked.",
+    )
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _error(message: str) -> int:
+    print(f"langchain-otel: error: {message}", file=sys.stderr)
+    return 1
+
+
+def _report(args: argparse.Namespace) -> int:
+    from langchain_otel._report import (  # noqa: PLC0415 - keep --help fast
+        load_report,
+        percentile,
+        render_html,
+        render_text,
+        summarize,
+    )
+
+    directory = Path(args.directory)
+    if not directory.is_dir():
+        return _error(f"{directory} is not a folder; run 'langchain-otel demo' first")
+    try:
+        report = load_report(directory)
+    except FileNotFoundError:
+        return _error(f"no traces.jsonl in {directory}; run 'langchain-otel demo' first")
+    except OSError as exc:
+        return _error(f"cannot read {directory}: {exc}")
+    if args.json:
+        rows = [
+            {
+                "model": row.model,
+                "requests": row.requests,
+                "errors": row.errors,
+                "cancelled": row.cancelled,
+                **{f"duration_p{q}_s": percentile(row.durations, q) for q in (50, 95, 99)},
+                **{f"ttft_p{q}_s": percentile(row.ttfts, q) for q in (50, 95, 99)},
+                "input_tokens": row.input_tokens,
+                "output_tokens": row.output_tokens,
+                "cost_usd": row.cost_usd,
+            }
+            for row in summarize(report.records)
+        ]
+        print(json.dumps({"models": rows, "skipped_lines": report.skipped_lines}, indent=2))
+    else:
+        files = ", ".join(str(p) for p in report.files)
+        print(f"{len(report.records)} model spans from {files}\n")
+        print(render_text(report))
+        print("\ndurations and TTFT (time to first chunk, streams only) in milliseconds")
+    if report.skipped_lines:
+        print(f"warning: skipped {report.skipped_lines} unreadable lines", file=sys.stderr)
+    if args.html:
+        try:
+            Path(args.html).write_text(render_html(report), encoding="utf-8")
+        except OSError as exc:
+            return _error(f"cannot write {args.html}: {exc}")
+        print(f"wrote {args.html}", file=sys.stderr)
+    return 0
+
+
+def _mask(value: Any) -> Any:
+    if isinstance(value, dict):
+        return dict.fromkeys(value, "****")
+    return value
+
+
+def _config() -> int:
+    from langchain_otel.config import get_config  # noqa: PLC0415
+
+    config = get_config()
+    sources = config.pop("sources", {})
+    width = max(len(key) for key in config)
+    for key, value in config.items():
+        shown = _mask(value) if key.endswith("headers") else value
+        if isinstance(shown, tuple):
+            shown = ",".join(shown)
+        source = sources.get(key, "")
+        print(f"{key.ljust(width)}  {shown}" + (f"  ({source})" if source else ""))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one exit per outcome
     """Run the command line; returns the exit code (0 ok, 1 failure, 2 usage error).
 
     Example:
         >>> main(["--version"])  # doctest: +SKIP
         langchain-otel 0.1.0
     """
-    parser = _parser()
-    args = parser.parse_args(argv)
-    if args.command == "demo":
-        from langchain_otel._demo import run_demo  # noqa: PLC0415 - keep --help fast
+    from langchain_otel.exceptions import LangchainOtelError  # noqa: PLC0415
 
-        return run_demo(sys.stdout)
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help/--version exit 0, usage errors exit 2
+        return int(exc.code or 0)
+    try:
+        if args.command == "demo":
+            from langchain_otel._demo import run_demo  # noqa: PLC0415 - keep --help fast
+
+            return run_demo(
+                requests=args.requests,
+                concurrency=args.concurrency,
+                out_dir=args.out,
+                endpoint=args.endpoint,
+                seed=args.seed,
+            )
+        if args.command == "report":
+            return _report(args)
+        if args.command == "config":
+            return _config()
+    except LangchainOtelError as exc:
+        return _error(str(exc))
+    except KeyboardInterrupt:
+        return _error("interrupted")
     parser.print_help(sys.stderr)
     return 2

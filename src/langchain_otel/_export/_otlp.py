@@ -1,0 +1,62 @@
+"""OTLP exporters from the official packages (http/protobuf by default, grpc as an extra)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from langchain_otel.exceptions import MissingDependencyError
+
+__all__ = ["PROTOCOLS", "otlp_exporter"]
+
+PROTOCOLS = ("http/protobuf", "grpc")
+"""The ``OTEL_EXPORTER_OTLP_PROTOCOL`` values we support."""
+
+_HTTP = "opentelemetry.exporter.otlp.proto.http"
+_GRPC = "opentelemetry.exporter.otlp.proto.grpc"
+_MODULES = {
+    ("http/protobuf", "traces"): (f"{_HTTP}.trace_exporter", "OTLPSpanExporter"),
+    ("http/protobuf", "metrics"): (f"{_HTTP}.metric_exporter", "OTLPMetricExporter"),
+    ("http/protobuf", "logs"): (f"{_HTTP}._log_exporter", "OTLPLogExporter"),
+    ("grpc", "traces"): (f"{_GRPC}.trace_exporter", "OTLPSpanExporter"),
+    ("grpc", "metrics"): (f"{_GRPC}.metric_exporter", "OTLPMetricExporter"),
+    ("grpc", "logs"): (f"{_GRPC}._log_exporter", "OTLPLogExporter"),
+}
+
+_EXTRAS = {"http/protobuf": "otlp", "grpc": "grpc"}
+
+
+def otlp_exporter(
+    signal: str,
+    *,
+    protocol: str,
+    endpoint: str,
+    headers: Mapping[str, str],
+    timeout: float | None,
+) -> Any:
+    """Build the official OTLP exporter of ``signal`` for ``protocol``.
+
+    Raises:
+        MissingDependencyError: The package of ``protocol`` is not installed.
+
+    Example:
+        >>> exporter = otlp_exporter(
+        ...     "traces", protocol="http/protobuf", endpoint="http://127.0.0.1:4318/v1/traces",
+        ...     headers={}, timeout=1.0)
+        >>> type(exporter).__name__
+        'OTLPSpanExporter'
+    """
+    module_name, class_name = _MODULES[protocol, signal]
+    try:
+        module = __import__(module_name, fromlist=[class_name])
+    except ImportError as exc:
+        extra = _EXTRAS[protocol]
+        raise MissingDependencyError(
+            f"OTLP over {protocol} needs the '{extra}' extra: pip install 'langchain-otel[{extra}]'"
+        ) from exc
+    kwargs: dict[str, Any] = {"endpoint": endpoint, "headers": dict(headers)}
+    if timeout is not None:
+        kwargs["timeout"] = timeout
+    if protocol == "grpc":
+        kwargs["insecure"] = endpoint.startswith("http://")
+    return getattr(module, class_name)(**kwargs)

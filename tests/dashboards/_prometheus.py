@@ -1,0 +1,132 @@
+"""A real Prometheus server on 127.0.0.1 for the tests, and its HTTP API."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+PROMETHEUS = shutil.which("prometheus")
+PROMTOOL = shutil.which("promtool")
+#: The dedicated nox sessions set this: a missing server then fails instead of skipping.
+REQUIRED = os.environ.get("LANGCHAIN_OTEL_REQUIRE_SERVERS") == "1"
+SKIP = (PROMETHEUS is None or PROMTOOL is None) and not REQUIRED
+MISSING_REASON = (
+    "the `prometheus`/`promtool` binaries are not installed; "
+    "`nox -s dashboards` installs them (apt-get install -y prometheus) and runs this test"
+)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class PrometheusServer:
+    """`prometheus` scraping one target every second, with a throwaway data directory."""
+
+    def __init__(self, workdir: Path, *, target: str, job: str) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.config = workdir / "prometheus.yml"
+        self.config.write_text(
+            "global:\n"
+            "  scrape_interval: 1s\n"
+            "  scrape_timeout: 1s\n"
+            "  evaluation_interval: 1s\n"
+            "scrape_configs:\n"
+            f"  - job_name: {job}\n"
+            "    static_configs:\n"
+            f"      - targets: ['{target}']\n",
+            encoding="utf-8",
+        )
+        self.log = workdir / "prometheus.log"
+        self._process: subprocess.Popen[bytes] | None = None
+        self.client = httpx.Client(base_url=self.url, timeout=10)
+
+    def start(self, timeout: float = 30) -> None:
+        """Start the server and wait until it answers `/-/ready`."""
+        assert PROMETHEUS, MISSING_REASON
+        with self.log.open("wb") as log:
+            self._process = subprocess.Popen(
+                [
+                    PROMETHEUS,
+                    f"--config.file={self.config}",
+                    f"--storage.tsdb.path={self.workdir / 'data'}",
+                    f"--web.listen-address=127.0.0.1:{self.port}",
+                    "--storage.tsdb.retention.time=1h",
+                    "--log.level=warn",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                msg = f"prometheus exited with {self._process.returncode}: {self.log.read_text()}"
+                raise RuntimeError(msg)
+            try:
+                if self.client.get("/-/ready").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        msg = f"prometheus not ready after {timeout} s: {self.log.read_text()}"
+        raise RuntimeError(msg)
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL after 10 s)."""
+        self.client.close()
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(10)
+
+    def _get(self, path: str, params: dict[str, Any]) -> Any:
+        response = self.client.get(path, params=params)
+        body = response.json()
+        if response.status_code != 200 or body.get("status") != "success":
+            msg = f"{path} {params} -> {response.status_code}: {body}"
+            raise AssertionError(msg)
+        return body["data"]
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        """Evaluate an instant query now; the result vector."""
+        data = self._get("/api/v1/query", {"query": expr})
+        assert data["resultType"] == "vector", data
+        result: list[dict[str, Any]] = data["result"]
+        return result
+
+    def query_range(self, expr: str, seconds: int) -> list[dict[str, Any]]:
+        """Evaluate a range query over the last `seconds`, one step a second."""
+        end = time.time()
+        data = self._get(
+            "/api/v1/query_range",
+            {"query": expr, "start": end - seconds, "end": end, "step": "1s"},
+        )
+        result: list[dict[str, Any]] = data["result"]
+        return result
+
+    def label_values(self, label: str, match: str) -> list[str]:
+        """What Grafana's `label_values(match, label)` lists."""
+        values: list[str] = self._get(f"/api/v1/label/{label}/values", {"match[]": match})
+        return values
+
+    def targets_up(self) -> bool:
+        """Whether every scrape target is up."""
+        data = self._get("/api/v1/targets", {"state": "active"})
+        active = data["activeTargets"]
+        return bool(active) and all(target["health"] == "up" for target in active)

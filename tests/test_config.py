@@ -1,0 +1,373 @@
+"""configure(): arguments, OTEL_* variables, errors, OTLP to a real loopback receiver."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from opentelemetry.metrics import NoOpMeterProvider
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import NoOpTracerProvider
+from structlog.testing import capture_logs
+
+import langchain_otel
+from langchain_otel import configure, get_config, is_configured, reset_defaults, shutdown
+from langchain_otel.exceptions import ConfigurationError, MissingDependencyError
+from tests._collector import closed_port_url, otlp_collector
+
+
+@pytest.fixture(autouse=True)
+def _clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    for name in list(os.environ):
+        if name.startswith(("OTEL_", "LANGCHAIN_OTEL_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    reset_defaults()
+    yield
+    reset_defaults()
+
+
+def _json_lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _resource(line: dict[str, Any], key: str) -> dict[str, Any]:
+    return {a["key"]: a["value"] for a in line[key][0]["resource"]["attributes"]}
+
+
+def _work(telemetry: langchain_otel.Telemetry) -> None:
+    tracer = telemetry.tracer_provider.get_tracer("t")
+    with tracer.start_as_current_span("op"):
+        pass
+    telemetry.meter_provider.get_meter("t").create_counter("hits").add(1)
+    telemetry.logger_provider.get_logger("t").emit(body="hello")
+
+
+def test_embedded_default_writes_three_files(tmp_path: Path) -> None:
+    """No endpoint anywhere: traces, metrics and logs go to OTLP JSON Lines in the folder."""
+    telemetry = configure(set_global=False)
+    assert telemetry.directory == tmp_path / "langchain-otel-telemetry"
+    _work(telemetry)
+    shutdown()
+    assert not is_configured()
+    names = sorted(p.name for p in telemetry.directory.iterdir())
+    assert names == ["logs.jsonl", "metrics.jsonl", "traces.jsonl"]
+    traces = _json_lines(telemetry.directory / "traces.jsonl")
+    assert traces[0]["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["name"] == "op"
+    # The file-exporter spec (what otlpjsonfile reads): one request object per line, and
+    # exactly one type of data per file.
+    for name, key in [
+        ("traces.jsonl", "resourceSpans"),
+        ("metrics.jsonl", "resourceMetrics"),
+        ("logs.jsonl", "resourceLogs"),
+    ]:
+        lines = _json_lines(telemetry.directory / name)
+        assert lines
+        assert all(set(line) == {key} for line in lines), name
+    assert telemetry.dropped == {"traces": 0, "metrics": 0, "logs": 0}
+
+
+def test_env_is_read_at_call_time_and_arguments_win(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, LANGCHAIN_OTEL_DIRECTORY; args win."""
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "from-env")
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=test,team=llm")
+    monkeypatch.setenv("LANGCHAIN_OTEL_DIRECTORY", str(tmp_path / "env-dir"))
+    telemetry = configure(set_global=False)
+    assert telemetry.directory == tmp_path / "env-dir"
+    assert telemetry.config["sources"]["service_name"] == "OTEL_SERVICE_NAME"
+    _work(telemetry)
+    shutdown()
+    line = _json_lines(tmp_path / "env-dir" / "traces.jsonl")[0]
+    resource = _resource(line, "resourceSpans")
+    assert resource["service.name"] == {"stringValue": "from-env"}
+    assert resource["deployment.environment"] == {"stringValue": "test"}
+
+    telemetry = configure(service_name="from-arg", directory=tmp_path / "arg-dir", set_global=False)
+    _work(telemetry)
+    shutdown()
+    line = _json_lines(tmp_path / "arg-dir" / "traces.jsonl")[0]
+    assert _resource(line, "resourceSpans")["service.name"] == {"stringValue": "from-arg"}
+    assert not (tmp_path / "env-dir" / "traces.jsonl").read_text().count("\n") > 1
+
+
+def test_service_name_from_resource_attributes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """service.name inside OTEL_RESOURCE_ATTRIBUTES counts when OTEL_SERVICE_NAME is unset."""
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "service.name=billing")
+    assert get_config()["service_name"] == "billing"
+
+
+@pytest.mark.parametrize(
+    ("env", "value", "fragment"),
+    [
+        (
+            "OTEL_TRACES_EXPORTER",
+            "zipkin",
+            "OTEL_TRACES_EXPORTER: unknown traces exporter 'zipkin'",
+        ),
+        ("OTEL_METRICS_EXPORTER", "statsd", "use one of: otlp, jsonl, prometheus, console, none"),
+        ("OTEL_LOGS_EXPORTER", "none,otlp", "'none' cannot be combined"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318", "malformed endpoint"),
+        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "ftp://x/y", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://h:99999", "malformed port"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", "use one of: http/protobuf, grpc"),
+        ("OTEL_METRIC_EXPORT_INTERVAL", "soon", "OTEL_METRIC_EXPORT_INTERVAL: 'soon' is not"),
+        ("OTEL_METRIC_EXPORT_INTERVAL", "0", "positive, finite"),
+        ("OTEL_METRIC_EXPORT_INTERVAL", "-5", "positive, finite"),
+    ],
+)
+def test_bad_environment_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, env: str, value: str, fragment: str
+) -> None:
+    """Bad OTEL_* values raise ConfigurationError naming the variable and the valid values."""
+    monkeypatch.setenv(env, value)
+    with pytest.raises(ConfigurationError) as info:
+        configure(set_global=False)
+    assert fragment in str(info.value)
+    assert isinstance(info.value, ValueError)
+    assert not is_configured()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"exporter": "jaeger"}, "exporter: unknown traces exporter 'jaeger'"),
+        ({"traces_exporter": "prometheus"}, "traces_exporter: unknown traces exporter"),
+        ({"endpoint": "not a url"}, "endpoint: malformed endpoint 'not a url'"),
+        ({"metric_export_interval": -1}, "metric_export_interval: must be a positive"),
+        ({"timeout": 0}, "timeout: must be a positive"),
+        ({"max_file_bytes": -1}, "max_file_bytes"),
+        ({"prometheus_port": 70000, "metrics_exporter": "prometheus"}, "outside 0-65535"),
+        ({"service_name": " "}, "service_name"),
+        ({"protocol": "thrift"}, "protocol: unsupported OTLP protocol 'thrift'"),
+    ],
+)
+def test_bad_arguments_are_clear_errors(kwargs: dict[str, Any], fragment: str) -> None:
+    """Bad arguments raise ConfigurationError naming the argument."""
+    with pytest.raises(ConfigurationError, match=None) as info:
+        configure(set_global=False, **kwargs)
+    assert fragment in str(info.value)
+
+
+def test_unwritable_folder_is_a_clear_error(tmp_path: Path) -> None:
+    """A folder that cannot be created fails at configure(), naming the setting."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(ConfigurationError, match="directory: cannot write telemetry files"):
+        configure(directory=blocker / "sub", set_global=False)
+    assert not is_configured()
+
+
+def test_idempotent_same_settings_and_error_on_different(tmp_path: Path) -> None:
+    """Same settings return the same handle; different ones raise until shutdown()."""
+    first = configure(directory=tmp_path / "t", set_global=False)
+    assert configure(directory=tmp_path / "t", set_global=False) is first
+    with pytest.raises(ConfigurationError, match=r"differing: directory, service_name"):
+        configure(directory=tmp_path / "u", service_name="x", set_global=False)
+    shutdown()
+    second = configure(directory=tmp_path / "u", set_global=False)
+    assert second is not first
+    assert first.closed
+    assert not second.closed
+
+
+def test_get_config_returns_a_copy() -> None:
+    """Changing get_config()'s result changes nothing."""
+    telemetry = configure(set_global=False)
+    config = get_config()
+    config["traces_headers"]["x"] = "y"
+    config["service_name"] = "changed"
+    assert get_config() == telemetry.config
+    assert telemetry.config["service_name"] == "unknown_service"
+    assert telemetry.config["traces_headers"] == {}
+
+
+def test_sdk_disabled_gives_noop_providers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """OTEL_SDK_DISABLED=true: no-op providers, no files."""
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    telemetry = configure(set_global=False)
+    assert isinstance(telemetry.tracer_provider, NoOpTracerProvider)
+    assert isinstance(telemetry.meter_provider, NoOpMeterProvider)
+    _work(telemetry)
+    shutdown()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_none_and_console_exporters(tmp_path: Path) -> None:
+    """'none' and 'console' (the SDK's stdout exporters) create no folder and no files."""
+    telemetry = configure(
+        traces_exporter="console", metrics_exporter="none", logs_exporter="none", set_global=False
+    )
+    assert telemetry.directory is None
+    _work(telemetry)
+    shutdown()
+    assert telemetry.config["traces_exporter"] == ("console",)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_otlp_http_reaches_a_real_receiver(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With OTEL_EXPORTER_OTLP_ENDPOINT the three signals arrive over OTLP/HTTP, with headers."""
+    with otlp_collector() as collector:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url)
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer%20s3cret,x-team=llm")
+        telemetry = configure(service_name="svc", set_global=False)
+        assert telemetry.config["traces_exporter"] == ("otlp",)
+        assert telemetry.config["traces_endpoint"] == f"{collector.url}/v1/traces"
+        assert telemetry.directory is None
+        _work(telemetry)
+        shutdown()
+        assert sorted(collector.requests) == ["/v1/logs", "/v1/metrics", "/v1/traces"]
+        (span,) = collector.spans()
+        assert span.name == "op"
+        assert all(h["authorization"] == "Bearer s3cret" for h in collector.headers)
+        assert all(h["content-type"] == "application/x-protobuf" for h in collector.headers)
+        assert telemetry.dropped == {"traces": 0, "metrics": 0, "logs": 0}
+
+
+def test_per_signal_endpoint_is_used_as_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    """OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is a full URL; other signals keep the default."""
+    with otlp_collector() as collector:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", f"{collector.url}/v1/traces")
+        telemetry = configure(set_global=False)
+        assert telemetry.config["traces_exporter"] == ("otlp",)
+        assert telemetry.config["metrics_exporter"] == ("jsonl",)
+        _work(telemetry)
+        shutdown()
+        assert [span.name for span in collector.spans()] == ["op"]
+        assert sorted(collector.requests) == ["/v1/traces"]
+
+
+@pytest.mark.parametrize("dead", ["closed port", "HTTP 500"])
+def test_dead_backend_drops_counts_logs_once_and_never_raises(
+    dead: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A backend that is gone: spans dropped and counted, one log line, bounded shutdown."""
+    with otlp_collector(status=500) as collector:
+        url = closed_port_url() if dead == "closed port" else collector.url
+        telemetry = configure(endpoint=url, timeout=1.0, set_global=False)
+        tracer = telemetry.tracer_provider.get_tracer("t")
+        with capture_logs() as logs:
+            for _ in range(3):
+                with tracer.start_as_current_span("op"):
+                    pass
+                assert telemetry.force_flush(5_000) in {True, False}
+            started = time.monotonic()
+            shutdown()
+            took = time.monotonic() - started
+        dropped = telemetry.dropped
+        assert dropped["traces"] == 3
+        drops = [log for log in logs if log["event"] == "telemetry.dropped"]
+        assert [log["signal"] for log in drops] == ["traces"]  # logged once, for traces
+        assert took < 30, "shutdown is bounded by the export timeout"
+        # The exporters' own logging: at most the first line per exporter logger.
+        otlp_records = [r.name for r in caplog.records if r.name.startswith("opentelemetry.exp")]
+        assert otlp_records
+        assert len(otlp_records) == len(set(otlp_records))
+        if dead == "HTTP 500":
+            assert collector.hits >= 3
+
+
+def test_prometheus_exporter_serves_metrics() -> None:
+    """metrics_exporter='prometheus' serves /metrics on the configured host/port (0 = free)."""
+    telemetry = configure(
+        metrics_exporter="prometheus",
+        traces_exporter="none",
+        logs_exporter="none",
+        prometheus_host="127.0.0.1",
+        prometheus_port=0,
+        set_global=False,
+    )
+    address = telemetry.prometheus_address
+    assert address is not None
+    histogram = telemetry.meter_provider.get_meter("t").create_histogram(
+        "gen_ai.client.operation.duration", unit="s"
+    )
+    histogram.record(0.2, {"gen_ai.request.model": "echo-small"})
+    with urllib.request.urlopen(f"http://{address[0]}:{address[1]}/metrics", timeout=5) as page:
+        text = page.read().decode()
+    assert 'gen_ai_client_operation_duration_seconds_bucket{gen_ai_request_model="echo-small"' in (
+        text
+    )
+    shutdown()
+
+
+def test_prometheus_from_env_with_busy_port_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """OTEL_METRICS_EXPORTER=prometheus on a taken port fails at configure()."""
+    first = configure(
+        exporter="prometheus", prometheus_host="127.0.0.1", prometheus_port=0, set_global=False
+    )
+    assert first.config["traces_exporter"] == ("none",)
+    address = first.prometheus_address
+    assert address is not None
+    shutdown()
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        monkeypatch.setenv("OTEL_METRICS_EXPORTER", "prometheus")
+        monkeypatch.setenv("OTEL_EXPORTER_PROMETHEUS_HOST", "127.0.0.1")
+        monkeypatch.setenv("OTEL_EXPORTER_PROMETHEUS_PORT", str(sock.getsockname()[1]))
+        with pytest.raises(ConfigurationError, match="OTEL_EXPORTER_PROMETHEUS_PORT"):
+            configure(set_global=False)
+
+
+def test_grpc_without_the_extra_names_the_pip_command() -> None:
+    """OTLP/gRPC needs the grpc extra; without it the error gives the pip command."""
+    try:
+        import opentelemetry.exporter.otlp.proto.grpc  # noqa: F401
+    except ImportError:
+        with pytest.raises(MissingDependencyError, match=r"pip install 'langchain-otel\[grpc\]'"):
+            configure(endpoint="http://127.0.0.1:4317", protocol="grpc", set_global=False)
+    else:  # pragma: no cover - the extra is installed
+        telemetry = configure(endpoint="http://127.0.0.1:4317", protocol="grpc", set_global=False)
+        assert telemetry.config["traces_protocol"] == "grpc"
+
+
+def test_set_global_installs_the_providers_once() -> None:
+    """set_global=True (fresh interpreter) installs the globals; already-set ones are refused."""
+    code = """
+import tempfile
+from opentelemetry import trace, metrics
+from langchain_otel import configure, shutdown
+from langchain_otel.exceptions import ConfigurationError
+t = configure(directory=tempfile.mkdtemp())
+assert trace.get_tracer_provider() is t.tracer_provider
+assert metrics.get_meter_provider() is t.meter_provider
+shutdown()
+try:
+    configure(directory=tempfile.mkdtemp())
+except ConfigurationError as exc:
+    print("refused:", exc)
+"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "refused: set_global: the global OpenTelemetry providers are already set" in (
+        result.stdout
+    )
+
+
+def test_tests_never_touch_the_global_provider() -> None:
+    """Sanity: the in-process tests above left OpenTelemetry's global tracer provider alone."""
+    from opentelemetry import trace
+
+    assert not isinstance(trace.get_tracer_provider(), TracerProvider)
