@@ -371,3 +371,56 @@ def test_tests_never_touch_the_global_provider() -> None:
     from opentelemetry import trace
 
     assert not isinstance(trace.get_tracer_provider(), TracerProvider)
+
+
+def _spans_through_configure(tmp_path: Path, count: int) -> Path:
+    telemetry = configure(
+        directory=tmp_path / "capped",
+        max_file_bytes=20_000,
+        backup_count=2,
+        metrics_exporter="none",
+        logs_exporter="none",
+        set_global=False,
+    )
+    tracer = telemetry.tracer_provider.get_tracer("t")
+    for index in range(count):
+        with tracer.start_as_current_span("op", attributes={"i": index, "pad": "x" * 200}):
+            pass
+        if index % 50 == 49:
+            telemetry.force_flush()
+    shutdown()
+    assert telemetry.dropped["traces"] == 0
+    return tmp_path / "capped"
+
+
+def test_files_stay_capped_through_configure(tmp_path: Path) -> None:
+    """max_file_bytes/backup_count reach the writers: the folder never exceeds its cap."""
+    folder = _spans_through_configure(tmp_path, 400)
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == ["traces.jsonl", "traces.jsonl.1", "traces.jsonl.2"]
+    _assert_capped(folder, 20_000)
+
+
+def _assert_capped(folder: Path, cap: int) -> None:
+    """Each file is within the cap, unless it holds a single line longer than the cap."""
+    for path in folder.iterdir():
+        lines = path.read_bytes().splitlines(keepends=True)
+        assert path.stat().st_size <= max([cap, *(len(line) for line in lines)]), path.name
+        if len(lines) > 1:
+            assert path.stat().st_size <= cap, path.name
+        for line in lines:
+            assert json.loads(line)["resourceSpans"]
+
+
+@pytest.mark.stress
+def test_files_stay_capped_under_a_long_run(tmp_path: Path) -> None:
+    """20 000 spans through configure(): still three files, within the cap, all lines whole."""
+    folder = _spans_through_configure(tmp_path, 20_000)
+    assert len(list(folder.iterdir())) == 3
+    _assert_capped(folder, 20_000)
+    last = (folder / "traces.jsonl").read_text().splitlines()[-1]
+    spans = json.loads(last)["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    indexes = [
+        int(a["value"]["intValue"]) for s in spans for a in s["attributes"] if a["key"] == "i"
+    ]
+    assert indexes[-1] == 19_999
