@@ -67,6 +67,13 @@ def demo(session: nox.Session) -> None:
 
 
 @nox.session
+def report(session: nox.Session) -> None:
+    """Summarise the demo's telemetry files: `nox -s report -- DIR [--html FILE]`."""
+    install_project(session, "otlp", "prices")
+    session.run("langchain-otel", "report", *(session.posargs or ["langchain-otel-telemetry"]))
+
+
+@nox.session
 def dashboards(session: nox.Session) -> None:
     """Dashboards: schema checks, then every query against a real Prometheus.
 
