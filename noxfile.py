@@ -46,7 +46,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """The whole test suite (fast sizes); extra arguments go to pytest."""
-    install_project(session, "otlp", "prometheus", "prices")
+    install_project(session, "otlp", "grpc", "prometheus", "prices")
     session.install(*group("tests"))
     session.run("pytest", "-m", "not stress", *session.posargs)
 
