@@ -102,7 +102,7 @@ def phoenix(session: nox.Session) -> None:
     session.install(*group("tests"), "arize-phoenix")
     session.run(
         "pytest",
-        "tests/dashboards",
+        "tests/dashboards/test_phoenix.py",
         "-m",
         "phoenix",
         *session.posargs,
