@@ -113,3 +113,36 @@ def docs(session: nox.Session) -> None:
         session.run("mkdocs", "serve", *session.posargs[1:], env=env)
     else:
         session.run("mkdocs", "build", "--strict", *session.posargs, env=env)
+
+
+# The peers the benchmark compares us with (issue 6); versions are printed with the results.
+BENCH_PEERS = [
+    "openinference-instrumentation-langchain",
+    "opentelemetry-instrumentation-langchain",  # OpenLLMetry (Traceloop)
+    "opentelemetry-instrumentation-genai-langchain",  # the official OTel GenAI one
+]
+# Langfuse's LangChain handler imports the `langchain` package, which the others run
+# without (the official one then needs skip_dep_check): it gets a venv of its own.
+BENCH_LANGFUSE = ["langfuse>=3.15,<4", "langchain"]
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Overhead side by side with the peers (manual); `-- --quick` is the CI smoke run."""
+    install_project(session)
+    session.install(*BENCH_PEERS)
+    langfuse_venv = os.path.join(os.path.dirname(session.virtualenv.location), "bench-langfuse")
+    langfuse_python = os.path.join(langfuse_venv, "bin", "python")
+    if not os.path.exists(langfuse_python):
+        session.run("python", "-m", "venv", langfuse_venv)
+    session.run(
+        langfuse_python, "-m", "pip", "install", "-q", "-e", ".", *BENCH_LANGFUSE, external=True
+    )
+    session.run(
+        "python",
+        "-m",
+        "benchmarks.run",
+        "--python",
+        f"langfuse={langfuse_python}",
+        *session.posargs,
+    )

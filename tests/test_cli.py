@@ -73,6 +73,18 @@ def test_demo_then_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert {"request.done", "request.failed", "request.cancelled"} <= bodies
     assert all(len(record["traceId"]) == 32 for record in records)  # inside demo.request spans
 
+    # The handler's model spans, with the demo's prices, outcomes and streamed TTFT.
+    from langchain_otel._report import load_report, summarize
+
+    rows = {row.model: row for row in summarize(load_report(out_dir).records)}
+    assert {"echo-small", "echo-large", "all"} <= set(rows)
+    assert rows["all"].requests == 20
+    assert rows["all"].errors >= 1
+    assert rows["all"].cancelled >= 1
+    assert rows["all"].ttfts
+    assert rows["all"].cost_usd
+    assert (out_dir / "metrics.jsonl").exists()
+
     html = tmp_path / "report.html"
     assert main(["report", str(out_dir), "--html", str(html)]) == 0
     captured = capsys.readouterr()

@@ -247,7 +247,9 @@ def test_per_signal_endpoint_is_used_as_is(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 @pytest.mark.parametrize("dead", ["closed port", "HTTP 500"])
-def test_dead_backend_drops_counts_logs_once_and_never_raises(dead: str) -> None:
+def test_dead_backend_drops_counts_logs_once_and_never_raises(
+    dead: str, caplog: pytest.LogCaptureFixture
+) -> None:
     """A backend that is gone: spans dropped and counted, one log line, bounded shutdown."""
     with otlp_collector(status=500) as collector:
         url = closed_port_url() if dead == "closed port" else collector.url
@@ -266,6 +268,10 @@ def test_dead_backend_drops_counts_logs_once_and_never_raises(dead: str) -> None
         drops = [log for log in logs if log["event"] == "telemetry.dropped"]
         assert [log["signal"] for log in drops] == ["traces"]  # logged once, for traces
         assert took < 30, "shutdown is bounded by the export timeout"
+        # The exporters' own logging: at most the first line per exporter logger.
+        otlp_records = [r.name for r in caplog.records if r.name.startswith("opentelemetry.exp")]
+        assert otlp_records
+        assert len(otlp_records) == len(set(otlp_records))
         if dead == "HTTP 500":
             assert collector.hits >= 3
 

@@ -12,8 +12,11 @@ import jsonschema
 import pytest
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry, generate_latest
 
+from langchain_otel import ModelPrice, OTelCallbackHandler
+from langchain_otel.callbacks import _semconv
 from tests.dashboards._dashboards import (
     SCHEMA_FILE,
     dashboard_files,
@@ -25,19 +28,14 @@ from tests.dashboards._dashboards import (
     substitute,
     variable_queries,
 )
+from tests.dashboards._workload import MODELS, Workload
 
 DASHBOARDS = dashboard_files()
 IDS = [path.stem for path in DASHBOARDS]
 ALL_QUERIES = [q for path in DASHBOARDS for q in prometheus_queries(path) + variable_queries(path)]
 
-# (name, unit, kind) of every instrument the handler creates: semconv.md's metrics table.
-INSTRUMENTS = (
-    ("gen_ai.client.operation.duration", "s", "histogram"),
-    ("gen_ai.client.token.usage", "{token}", "histogram"),
-    ("gen_ai.client.operation.time_to_first_chunk", "s", "histogram"),
-    ("gen_ai.client.operation.time_per_output_chunk", "s", "histogram"),
-    ("langchain_otel.client.cost", "USD", "counter"),
-)
+# (name, unit, kind) of every instrument the handler creates, from the constants module.
+INSTRUMENTS = tuple((m.name, m.unit, m.instrument) for m in _semconv.METRICS)
 EXPORTED = {name for spec in INSTRUMENTS for name in prometheus_names(*spec)}
 # The labels the variables and selectors filter on: the metric attributes as Prometheus stores
 # them, plus the scrape job (service.name when ingested over OTLP).
@@ -194,6 +192,7 @@ def test_substitute_replaces_every_variable_form() -> None:
 
 def test_name_translation_matches_the_real_exporter() -> None:
     """`prometheus_names()` gives exactly what PrometheusMetricReader serves on /metrics."""
+    assert {kind for _, _, kind in INSTRUMENTS} == {"histogram", "counter"}
     registry = CollectorRegistry()
     provider = MeterProvider(metric_readers=[PrometheusMetricReader(registry=registry)])
     meter = provider.get_meter("test")
@@ -203,13 +202,35 @@ def test_name_translation_matches_the_real_exporter() -> None:
         else:
             meter.create_counter(name, unit=unit).add(1.0, {"gen_ai.request.model": "m"})
     try:
-        text = generate_latest(registry).decode()
+        served = _served_names(registry) - {"target_info"}
     finally:
         provider.shutdown()
-    served = {
-        line.split("{")[0].split(" ")[0]
-        for line in text.splitlines()
-        if line and not line.startswith("#") and not line.startswith("target_info")
-    }
     assert served == EXPORTED
     assert "langchain_otel_client_cost_USD_total" in served
+
+
+def _served_names(registry: CollectorRegistry) -> set[str]:
+    return {
+        line.split("{")[0].split(" ")[0]
+        for line in generate_latest(registry).decode().splitlines()
+        if line and not line.startswith("#")
+    }
+
+
+async def test_dashboard_metrics_are_what_the_handler_serves() -> None:
+    """Every metric the dashboards query is on the handler's real /metrics output."""
+    registry = CollectorRegistry()
+    provider = MeterProvider(metric_readers=[PrometheusMetricReader(registry=registry)])
+    handler = OTelCallbackHandler(
+        meter_provider=provider,
+        tracer_provider=TracerProvider(),
+        prices={m: ModelPrice(input_per_million=1, output_per_million=2) for m in MODELS},
+        use_genai_prices=False,
+    )
+    try:
+        await Workload([handler]).run_round()
+        served = _served_names(registry)
+    finally:
+        provider.shutdown()
+    used = {name for query in ALL_QUERIES for name in metric_names(query.expr)}
+    assert used <= served, used - served

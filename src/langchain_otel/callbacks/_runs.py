@@ -100,7 +100,7 @@ class RunRegistry:
         self._expire = expire
         self._runs: dict[UUID, RunState] = {}
         self._lock = threading.Lock()
-        self._next_sweep = clock() + ttl
+        self._next_sweep = clock() + min(ttl / 10, 60.0)
         # Bound methods cached as attributes: one attribute lookup on the hot path.
         self.get = self._runs.get
         self.pop = self._runs.pop
@@ -120,7 +120,7 @@ class RunRegistry:
         """Expire every run started more than ``ttl`` seconds ago; return how many."""
         now = clock() if now is None else now
         with self._lock:
-            self._next_sweep = now + min(self.ttl, 60.0)
+            self._next_sweep = now + min(self.ttl / 10, 60.0)
             limit = now - self.ttl
             expired = [(rid, st) for rid, st in list(self._runs.items()) if st.start < limit]
             expired = [(rid, st) for rid, st in expired if self._runs.pop(rid, None) is st]
