@@ -68,7 +68,7 @@ def _model_spans(telemetry: Telemetry) -> list[Any]:
     return telemetry.spans_named("text_completion")
 
 
-@sizes(200, 3_000, "streams")
+@sizes(200, 2_000, "streams")
 async def test_streams_cancelled_at_random_points(
     streams: int, telemetry: tuple[Telemetry, OpenSpans], request: pytest.FixtureRequest
 ) -> None:
