@@ -68,9 +68,44 @@ def _is_cancellation(error: BaseException) -> bool:
     return cls.__name__ == "Cancelled" and cls.__module__.split(".", 1)[0] in {"trio", "anyio"}
 
 
+def _describe(error: BaseException, error_type: str) -> str:
+    """``"{type}: {message}"`` for the span status; the type alone if ``str()`` raises."""
+    try:
+        return clean_text(f"{error_type}: {error}")[:256]
+    except Exception:  # an exception whose __str__ raises
+        return error_type
+
+
+def _record_error(span: Any, error: BaseException, error_type: str) -> None:
+    """Status ERROR and the ``exception`` event, even for an unprintable exception."""
+    try:
+        span.record_exception(error, escaped=True)
+    except Exception:  # the SDK calls str(error), which may raise
+        span.add_event(
+            "exception",
+            {"exception.type": error_type, "exception.message": "<unprintable exception>"},
+        )
+    span.set_status(Status(StatusCode.ERROR, _describe(error, error_type)))
+
+
+def _finish(span: Any, outcome: str) -> None:
+    """End ``span`` if the normal end path failed before ending it."""
+    if span.is_recording():
+        span.set_attribute(sc.OUTCOME, outcome)
+        span.end()
+
+
 def _estimate_tokens(chars: int) -> int:
     """Counted usage when the model reports none: one token per 4 characters, rounded up."""
     return math.ceil(chars / 4)
+
+
+def _key(run_id: Any) -> Any:
+    """The registry key of a run id: its 128-bit int (cheap to hash); others as they are."""
+    try:
+        return run_id.int
+    except AttributeError:
+        return run_id
 
 
 def _run_name(serialized: Any, kwargs: Mapping[str, Any], default: str) -> str:
@@ -223,12 +258,14 @@ class OTelCallbackHandler(BaseCallbackHandler):
         if strict:
             self.raise_error = True
         self._runs = RunRegistry(max_runs=max_runs, ttl=float(run_ttl), expire=self._abandon)
+        self._runs_get = self._runs.get
         self._metric_attrs: dict[tuple[Any, ...], tuple[dict[str, Any], ...]] = {}
         self._reported: set[tuple[str, str]] = set()
         self.internal_errors = 0
         """Failures inside the handler, caught and counted (each kind logged once)."""
         self.orphan_callbacks = 0
-        """End/error callbacks for runs the handler does not know (duplicates, late ends)."""
+        """End/error callbacks for runs the handler does not know (duplicates, late ends),
+        and starts of a run id already in flight."""
 
     # -- public helpers ---------------------------------------------------------------
 
@@ -315,7 +352,10 @@ class OTelCallbackHandler(BaseCallbackHandler):
     ) -> None:
         """A streamed chunk: note the first one's time and count them, nothing else."""
         try:
-            state = self._runs.get(run_id)
+            try:
+                state = self._runs_get(run_id.int)  # an int key hashes in C, a UUID in Python
+            except AttributeError:
+                state = self._runs_get(run_id)
             if state is not None:
                 if not state.chunks:
                     state.first_chunk = _runs.clock()
@@ -333,11 +373,14 @@ class OTelCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """A model run ends: response attributes, usage, cost; metrics and ``llm.end``."""
-        state = self._runs.pop(run_id, None)
+        state = self._runs.pop(_key(run_id), None)
         if state is None:
             self._orphan("on_llm_end")
             return
-        self._end_model(run_id, state, response, sc.OUTCOME_OK, None)
+        try:
+            self._end_model(run_id, state, response, sc.OUTCOME_OK, None)
+        finally:
+            _finish(state.span, sc.OUTCOME_OK)
 
     @_safe
     def on_llm_error(
@@ -349,14 +392,18 @@ class OTelCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """A model run fails (status ERROR, ``llm.error``) or is cancelled (not an error)."""
-        state = self._runs.pop(run_id, None)
+        state = self._runs.pop(_key(run_id), None)
         if state is None:
             self._orphan("on_llm_error")
             return
-        if _is_cancellation(error):
-            self._end_model(run_id, state, kwargs.get("response"), sc.OUTCOME_CANCELLED, None)
-        else:
-            self._end_model(run_id, state, kwargs.get("response"), sc.OUTCOME_ERROR, error)
+        outcome = sc.OUTCOME_CANCELLED if _is_cancellation(error) else sc.OUTCOME_ERROR
+        try:
+            if outcome == sc.OUTCOME_CANCELLED:
+                self._end_model(run_id, state, kwargs.get("response"), outcome, None)
+            else:
+                self._end_model(run_id, state, kwargs.get("response"), outcome, error)
+        finally:
+            _finish(state.span, outcome)
 
     # -- chains, tools, retrievers -------------------------------------------------------
 
@@ -509,15 +556,24 @@ class OTelCallbackHandler(BaseCallbackHandler):
         """Start a span under the parent run's span, else under the current context."""
         context = None
         if parent_run_id is not None:
-            parent = self._runs.get(parent_run_id)
+            parent = self._runs_get(_key(parent_run_id))
             if parent is not None:
                 context = parent.context
                 if context is None:
                     context = parent.context = trace.set_span_in_context(parent.span)
+        # A second start of a run id ends the first run (else its span would never end).
+        previous = self._runs.pop(run_id, None)
+        if previous is not None:
+            self._duplicate_start(run_id, previous)
         start = _runs.clock()
         span = self._tracer.start_span(name, context=context, kind=kind, attributes=attributes)
         state = RunState(span, run_type, start)
-        self._runs.add(run_id, state)
+        state.run_id = attributes.get(sc.LANGCHAIN_RUN_ID, "")
+        try:
+            self._runs.add(_key(run_id), state)
+        except BaseException:  # never leave the span open
+            span.end()
+            raise
         return state
 
     def _run_attributes(  # noqa: PLR0917 - private helper mirroring the callbacks
@@ -696,8 +752,7 @@ class OTelCallbackHandler(BaseCallbackHandler):
         if error is not None:
             error_type = _error_type(error)
             attrs[sc.ERROR_TYPE] = error_type
-            span.record_exception(error, escaped=True)
-            span.set_status(Status(StatusCode.ERROR, clean_text(f"{error_type}: {error}")[:256]))
+            _record_error(span, error, error_type)
         span.set_attributes(attrs)
         span.end()
 
@@ -731,7 +786,7 @@ class OTelCallbackHandler(BaseCallbackHandler):
         fields: dict[str, Any] = {
             "trace_id": trace_id,
             "span_id": span_id,
-            "run_id": str(run_id),
+            "run_id": state.run_id,
             "operation": state.operation,
             "provider": state.provider,
             "model": state.model,
@@ -763,7 +818,7 @@ class OTelCallbackHandler(BaseCallbackHandler):
         where: str,
         extra: dict[str, Any] | None = None,
     ) -> None:
-        state = self._runs.pop(run_id, None)
+        state = self._runs.pop(_key(run_id), None)
         if state is None:
             self._orphan(where)
             return
@@ -776,14 +831,15 @@ class OTelCallbackHandler(BaseCallbackHandler):
             outcome = sc.OUTCOME_ERROR
             error_type = _error_type(error)
             span.set_attribute(sc.ERROR_TYPE, error_type)
-            span.record_exception(error, escaped=True)
-            span.set_status(Status(StatusCode.ERROR, clean_text(f"{error_type}: {error}")[:256]))
-        span.set_attribute(sc.OUTCOME, outcome)
-        if extra:
-            span.set_attributes(extra)
-        span.end()
+            _record_error(span, error, error_type)
+        try:
+            span.set_attribute(sc.OUTCOME, outcome)
+            if extra:
+                span.set_attributes(extra)
+        finally:
+            _finish(span, outcome)
 
-    def _abandon(self, run_id: UUID, state: RunState) -> None:
+    def _abandon(self, run_id: Any, state: RunState) -> None:
         """End a run whose end never came (TTL sweep, eviction, close)."""
         try:
             if state.kind in (sc.RUN_TYPE_LLM, sc.RUN_TYPE_CHAT_MODEL):
@@ -793,6 +849,9 @@ class OTelCallbackHandler(BaseCallbackHandler):
                 state.span.end()
         except Exception as exc:
             self._internal_error("abandon", exc)
+        finally:
+            with contextlib.suppress(Exception):
+                _finish(state.span, sc.OUTCOME_ABANDONED)
 
     # -- reporting our own troubles, once per kind ------------------------------------
 
@@ -825,6 +884,17 @@ class OTelCallbackHandler(BaseCallbackHandler):
             callback=where,
             error="unknown run id (a duplicate or late callback, or an expired run)",
             note="counted in handler.orphan_callbacks; reported once per callback",
+        )
+
+    def _duplicate_start(self, run_id: UUID, previous: RunState) -> None:
+        self.orphan_callbacks += 1
+        self._abandon(run_id, previous)
+        self._report_once(
+            ("duplicate", "start"),
+            sc.EVENT_INTERNAL_ERROR,
+            callback="on_*_start",
+            error="a run id started twice; the earlier run was ended as abandoned",
+            note="counted in handler.orphan_callbacks; reported once",
         )
 
     def _unknown_price(self, provider: str, model: str) -> None:
