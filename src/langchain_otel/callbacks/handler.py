@@ -388,6 +388,7 @@ class OTelCallbackHandler(BaseCallbackHandler):
         name = _run_name(serialized, kwargs, "chain")
         attrs: dict[str, Any] = {}
         self._run_attributes(attrs, run_id, sc.RUN_TYPE_CHAIN, name, tags, metadata)
+        attrs[sc.OUTCOME] = sc.OUTCOME_OK  # set now, in the one start dict; replaced if not ok
         self._start(run_id, parent_run_id, name, SpanKind.INTERNAL, attrs, sc.RUN_TYPE_CHAIN)
 
     @_safe
@@ -440,6 +441,7 @@ class OTelCallbackHandler(BaseCallbackHandler):
                 inputs if inputs is not None else input_str
             )
         self._run_attributes(attrs, run_id, sc.RUN_TYPE_TOOL, name, tags, metadata)
+        attrs[sc.OUTCOME] = sc.OUTCOME_OK  # set now, in the one start dict; replaced if not ok
         span_name = f"{sc.OPERATION_EXECUTE_TOOL} {name}"
         self._start(run_id, parent_run_id, span_name, SpanKind.INTERNAL, attrs, sc.RUN_TYPE_TOOL)
 
@@ -485,6 +487,7 @@ class OTelCallbackHandler(BaseCallbackHandler):
         if self._content.on_spans:
             attrs[sc.GEN_AI_RETRIEVAL_QUERY_TEXT] = self._content.text(query)
         self._run_attributes(attrs, run_id, sc.RUN_TYPE_RETRIEVER, name, tags, metadata)
+        attrs[sc.OUTCOME] = sc.OUTCOME_OK  # set now, in the one start dict; replaced if not ok
         span_name = f"{sc.OPERATION_RETRIEVAL} {name}"
         self._start(run_id, parent_run_id, span_name, SpanKind.CLIENT, attrs, sc.RUN_TYPE_RETRIEVER)
 
@@ -781,17 +784,16 @@ class OTelCallbackHandler(BaseCallbackHandler):
             self._orphan(where)
             return
         span = state.span
-        if error is None:
-            outcome = sc.OUTCOME_OK
-        elif _is_cancellation(error):
-            outcome = sc.OUTCOME_CANCELLED
-        else:
-            outcome = sc.OUTCOME_ERROR
-            error_type = _error_type(error)
-            span.set_attribute(sc.ERROR_TYPE, error_type)
-            span.record_exception(error, escaped=True)
-            span.set_status(Status(StatusCode.ERROR, clean_text(f"{error_type}: {error}")[:256]))
-        span.set_attribute(sc.OUTCOME, outcome)
+        if error is not None:  # "ok" was set at start
+            if _is_cancellation(error):
+                span.set_attribute(sc.OUTCOME, sc.OUTCOME_CANCELLED)
+            else:
+                error_type = _error_type(error)
+                span.set_attributes({sc.OUTCOME: sc.OUTCOME_ERROR, sc.ERROR_TYPE: error_type})
+                span.record_exception(error, escaped=True)
+                span.set_status(
+                    Status(StatusCode.ERROR, clean_text(f"{error_type}: {error}")[:256])
+                )
         if extra:
             span.set_attributes(extra)
         span.end()
