@@ -786,7 +786,9 @@ class OTelCallbackHandler(BaseCallbackHandler):
         if not _logs.enabled(logger, level):
             return
         span_context = span.get_span_context()
-        trace_id, span_id = _logs.format_ids(span_context.trace_id, span_context.span_id)
+        trace_id = span_id = None  # a non-recording (no-op) tracer has no ids to join on
+        if span_context.is_valid:
+            trace_id, span_id = _logs.format_ids(span_context.trace_id, span_context.span_id)
         fields: dict[str, Any] = {
             "trace_id": trace_id,
             "span_id": span_id,
