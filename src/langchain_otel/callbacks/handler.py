@@ -100,14 +100,6 @@ def _estimate_tokens(chars: int) -> int:
     return math.ceil(chars / 4)
 
 
-def _key(run_id: Any) -> Any:
-    """The registry key of a run id: its 128-bit int (cheap to hash); others as they are."""
-    try:
-        return run_id.int
-    except AttributeError:
-        return run_id
-
-
 def _run_name(serialized: Any, kwargs: Mapping[str, Any], default: str) -> str:
     name = kwargs.get("name")
     if isinstance(name, str) and name:
@@ -352,10 +344,7 @@ class OTelCallbackHandler(BaseCallbackHandler):
     ) -> None:
         """A streamed chunk: note the first one's time and count them, nothing else."""
         try:
-            try:
-                state = self._runs_get(run_id.int)  # an int key hashes in C, a UUID in Python
-            except AttributeError:
-                state = self._runs_get(run_id)
+            state = self._runs_get(run_id)
             if state is not None:
                 if not state.chunks:
                     state.first_chunk = _runs.clock()
@@ -373,7 +362,7 @@ class OTelCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """A model run ends: response attributes, usage, cost; metrics and ``llm.end``."""
-        state = self._runs.pop(_key(run_id), None)
+        state = self._runs.pop(run_id, None)
         if state is None:
             self._orphan("on_llm_end")
             return
@@ -392,7 +381,7 @@ class OTelCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """A model run fails (status ERROR, ``llm.error``) or is cancelled (not an error)."""
-        state = self._runs.pop(_key(run_id), None)
+        state = self._runs.pop(run_id, None)
         if state is None:
             self._orphan("on_llm_error")
             return
@@ -559,14 +548,13 @@ class OTelCallbackHandler(BaseCallbackHandler):
         """Start a span under the parent run's span, else under the current context."""
         context = None
         if parent_run_id is not None:
-            parent = self._runs_get(_key(parent_run_id))
+            parent = self._runs_get(parent_run_id)
             if parent is not None:
                 context = parent.context
                 if context is None:
                     context = parent.context = trace.set_span_in_context(parent.span)
         # A second start of a run id ends the first run (else its span would never end).
-        key = _key(run_id)
-        previous = self._runs.pop(key, None)
+        previous = self._runs.pop(run_id, None)
         if previous is not None:
             self._duplicate_start(run_id, previous)
         start = _runs.clock()
@@ -574,7 +562,7 @@ class OTelCallbackHandler(BaseCallbackHandler):
         state = RunState(span, run_type, start)
         state.run_id = attributes.get(sc.LANGCHAIN_RUN_ID, "")
         try:
-            self._runs.add(key, state)
+            self._runs.add(run_id, state)
         except BaseException:  # never leave the span open
             span.end()
             raise
@@ -824,7 +812,7 @@ class OTelCallbackHandler(BaseCallbackHandler):
         where: str,
         extra: dict[str, Any] | None = None,
     ) -> None:
-        state = self._runs.pop(_key(run_id), None)
+        state = self._runs.pop(run_id, None)
         if state is None:
             self._orphan(where)
             return
