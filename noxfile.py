@@ -102,7 +102,7 @@ def phoenix(session: nox.Session) -> None:
     session.install(*group("tests"), "arize-phoenix")
     session.run(
         "pytest",
-        "tests/dashboards",
+        "tests/dashboards/test_phoenix.py",
         "-m",
         "phoenix",
         *session.posargs,
@@ -136,7 +136,7 @@ BENCH_LANGFUSE = ["langfuse>=3.15,<4", "langchain"]
 @nox.session
 def bench(session: nox.Session) -> None:
     """Overhead side by side with the peers (manual); `-- --quick` is the CI smoke run."""
-    install_project(session)
+    install_project(session, "prices")  # price lookups are part of our hot path
     session.install(*BENCH_PEERS)
     langfuse_venv = os.path.join(os.path.dirname(session.virtualenv.location), "bench-langfuse")
     langfuse_python = os.path.join(langfuse_venv, "bin", "python")
