@@ -194,6 +194,25 @@ def test_structlog_events_land_in_logs_with_trace_context(tmp_path: Path) -> Non
     assert parsed == [encode_logs([record]) for record in finished]
 
 
+def test_bridge_records_exceptions() -> None:
+    """log.exception() in an except block puts the exception on the log record."""
+    memory = InMemoryLogRecordExporter()
+    provider = LoggerProvider()
+    provider.add_log_record_processor(SimpleLogRecordProcessor(memory))
+    log = structlog.wrap_logger(structlog.ReturnLogger(), processors=[OTelLogsBridge(provider)])
+    try:
+        raise ValueError("bad input")
+    except ValueError:
+        log.exception("request.failed", request=3)
+    (finished,) = memory.get_finished_logs()
+    attributes = dict(finished.log_record.attributes or {})
+    assert finished.log_record.body == "request.failed"
+    assert finished.log_record.severity_text == "ERROR"
+    assert attributes["request"] == 3
+    assert attributes["exception.type"] == "ValueError"
+    assert attributes["exception.message"] == "bad input"
+
+
 def test_bridge_never_raises() -> None:
     """A logger whose emit fails does not break the application's logging."""
 
