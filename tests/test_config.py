@@ -273,7 +273,6 @@ def test_dead_backend_drops_counts_logs_once_and_never_raises(
         assert took < 30, "shutdown is bounded by the export timeout"
         # The exporters' own logging: at most the first line per exporter logger.
         otlp_records = [r.name for r in caplog.records if r.name.startswith("opentelemetry.exp")]
-        assert otlp_records
         assert len(otlp_records) == len(set(otlp_records))
         if dead == "HTTP 500":
             assert collector.hits >= 3

@@ -211,6 +211,7 @@ def test_bridge_records_exceptions() -> None:
     assert attributes["request"] == 3
     assert attributes["exception.type"] == "ValueError"
     assert attributes["exception.message"] == "bad input"
+    assert 'raise ValueError("bad input")' in str(attributes["exception.stacktrace"])
 
 
 def test_bridge_never_raises() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+import traceback
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
@@ -95,25 +96,25 @@ class OTelLogsBridge:
                 for key, value in event_dict.items()
                 if key not in _SKIP and value is not None
             }
-            record: dict[str, Any] = {
-                "timestamp": time.time_ns(),
-                "severity_number": severity,
-                "severity_text": text,
-                "body": str(event_dict.get("event", "")),
-                "attributes": attributes,
-            }
             exc_info = event_dict.get("exc_info")
             if exc_info is True:  # log.exception(...) inside an except block
                 exc_info = sys.exc_info()[1]
             elif isinstance(exc_info, tuple):
                 exc_info = exc_info[1]
             if isinstance(exc_info, BaseException):
-                try:
-                    otel_logger.emit(**record, exception=exc_info)
-                except TypeError:  # older SDKs take no exception= argument
-                    otel_logger.emit(**record)
-            else:
-                otel_logger.emit(**record)
+                # The semconv exception attributes, set here so every SDK version has them.
+                attributes["exception.type"] = type(exc_info).__name__
+                attributes["exception.message"] = str(exc_info)
+                attributes["exception.stacktrace"] = "".join(
+                    traceback.format_exception(type(exc_info), exc_info, exc_info.__traceback__)
+                )
+            otel_logger.emit(
+                timestamp=time.time_ns(),
+                severity_number=severity,
+                severity_text=text,
+                body=str(event_dict.get("event", "")),
+                attributes=attributes,
+            )
         except Exception:
             pass
         return event_dict
