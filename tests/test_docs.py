@@ -229,11 +229,14 @@ class _PageRunner:
         request = {"payload": str(payload), "cwd": str(cwd), "output": str(output)}
         self._server.stdin.write(json.dumps(request) + "\n")
         self._server.stdin.flush()
-        pid = json.loads(self._server.stdout.readline())["pid"]
+        pid = json.loads(self._server.stdout.readline() or '{"pid": null}')["pid"]
+        assert pid is not None, "the page server died; run the page alone to see why"
         timer = threading.Timer(PAGE_TIMEOUT_S, os.kill, (pid, signal.SIGKILL))
         timer.start()
         try:
-            returncode = json.loads(self._server.stdout.readline())["returncode"]
+            returncode = json.loads(self._server.stdout.readline() or '{"returncode": -1}')[
+                "returncode"
+            ]
         finally:
             timer.cancel()
         return returncode, output.read_text()
@@ -328,6 +331,20 @@ def test_runner_reports_the_failing_markdown_line(tmp_path: Path, page_runner: _
     returncode, output = page_runner.run(payload, tmp_path)
     assert returncode == 1
     assert f'File "{page}", line 10' in output
+
+
+def test_pycon_blocks_check_their_output(tmp_path: Path, page_runner: _PageRunner) -> None:
+    """A ```pycon block runs as a doctest in the page's namespace: wrong output fails."""
+    results = []
+    for shown in ("3", "4"):
+        text = f"```python\nx = 1\n```\n\n```pycon\n>>> x + 2\n{shown}\n```\n"
+        blocks = [{"path": "page.md", "line": b.line, **_code(b)} for b in parse_blocks(text, "")]
+        payload = tmp_path / f"pycon-{shown}.json"
+        payload.write_text(json.dumps(blocks))
+        results.append(page_runner.run(payload, tmp_path))
+    assert results[0] == (0, "")
+    assert results[1][0] == 1
+    assert "Expected:\n    4\nGot:\n    3" in results[1][1]
 
 
 def test_pages_do_not_leak_into_each_other(tmp_path: Path, page_runner: _PageRunner) -> None:
