@@ -384,9 +384,9 @@ def _resolve(  # noqa: PLR0912, PLR0915 - one flat list of settings reads best
         )
         if exporter is not None and per_signal[signal] is None and exporter == "prometheus":
             names_raw = "prometheus" if signal == "metrics" else "none"
-        setting = {
-            "argument": f"{signal}_exporter" if per_signal[signal] is not None else "exporter",
-        }.get(r.sources[f"{signal}_exporter"], r.sources[f"{signal}_exporter"])
+        setting = r.sources[f"{signal}_exporter"]  # the variable's name, or "argument"
+        if setting == "argument":
+            setting = f"{signal}_exporter" if per_signal[signal] is not None else "exporter"
         names = _exporter_names(signal, names_raw, setting)
         if "otlp" in names and sig_endpoint is None:
             sig_endpoint = _signal_url(_DEFAULT_ENDPOINTS[sig_protocol], signal, sig_protocol)
