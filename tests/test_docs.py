@@ -445,3 +445,15 @@ def test_environment_page_lists_every_variable_the_code_reads() -> None:
     missing = sorted(name for name in in_source if f"| `{name}` |" not in page)
     assert missing == [], f"variables read by the code but not documented: {missing}"
     assert "| — |" not in page, "a variable without a meaning"
+
+
+def test_api_reference_covers_the_public_api() -> None:
+    """Every name in langchain_otel.__all__ is rendered by reference/api.md."""
+    import langchain_otel
+
+    page = (DOCS / "reference" / "api.md").read_text()
+    rendered = set(re.findall(r"^\s+- (\w+)$", page, flags=re.MULTILINE))
+    missing = sorted(set(langchain_otel.__all__) - rendered - {"__version__"})
+    assert missing == [], f"public names missing from reference/api.md: {missing}"
+    for module in ("langchain_otel.llms", "langchain_otel.testing"):
+        assert f"::: {module}\n" in page
