@@ -50,13 +50,14 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 from opentelemetry.trace import NoOpTracerProvider
 from opentelemetry.trace import TracerProvider as APITracerProvider
 from opentelemetry.util.re import parse_env_headers
 
 from langchain_otel._export._counting import (
     OTLP_LOGGERS,
+    CountingBatchSpanProcessor,
     CountingLogExporter,
     CountingMetricExporter,
     CountingSpanExporter,
@@ -512,7 +513,7 @@ def _build(config: dict[str, Any]) -> Telemetry:
             continue
         span_exporter = _exporter("traces", name, config, directory, otlp)
         tracer_provider.add_span_processor(
-            BatchSpanProcessor(CountingSpanExporter(span_exporter, counter))
+            CountingBatchSpanProcessor(CountingSpanExporter(span_exporter, counter), counter)
         )
 
     readers: list[MetricReader] = []

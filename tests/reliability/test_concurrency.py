@@ -154,7 +154,7 @@ async def test_astreams_and_threaded_batches_keep_traces_apart(
     )
 
 
-@sizes(300, 3_000, "streams")
+@sizes(300, 2_000, "streams")
 async def test_instrument_gives_every_run_one_trace_without_doubles(
     streams: int, request: pytest.FixtureRequest
 ) -> None:
@@ -188,7 +188,7 @@ async def test_instrument_gives_every_run_one_trace_without_doubles(
     record(request, runs=len(all_keys), open_runs=handler.open_runs, **figures)
 
 
-@sizes(200, 2_000, "streams")
+@sizes(200, 1_000, "streams")
 def test_astreams_under_anyio_asyncio_backend(streams: int, request: pytest.FixtureRequest) -> None:
     """anyio task groups (asyncio backend) running astreams: every trace is its own."""
     with capture_telemetry(strict=True) as telemetry:

@@ -68,6 +68,33 @@ def _is_cancellation(error: BaseException) -> bool:
     return cls.__name__ == "Cancelled" and cls.__module__.split(".", 1)[0] in {"trio", "anyio"}
 
 
+def _describe(error: BaseException, error_type: str) -> str:
+    """``"{type}: {message}"`` for the span status; the type alone if ``str()`` raises."""
+    try:
+        return clean_text(f"{error_type}: {error}")[:256]
+    except Exception:  # an exception whose __str__ raises
+        return error_type
+
+
+def _record_error(span: Any, error: BaseException, error_type: str) -> None:
+    """Status ERROR and the ``exception`` event, even for an unprintable exception."""
+    try:
+        span.record_exception(error, escaped=True)
+    except Exception:  # the SDK calls str(error), which may raise
+        span.add_event(
+            "exception",
+            {"exception.type": error_type, "exception.message": "<unprintable exception>"},
+        )
+    span.set_status(Status(StatusCode.ERROR, _describe(error, error_type)))
+
+
+def _finish(span: Any, outcome: str) -> None:
+    """End ``span`` if the normal end path failed before ending it."""
+    if span.is_recording():
+        span.set_attribute(sc.OUTCOME, outcome)
+        span.end()
+
+
 def _estimate_tokens(chars: int) -> int:
     """Counted usage when the model reports none: one token per 4 characters, rounded up."""
     return math.ceil(chars / 4)
@@ -237,7 +264,8 @@ class OTelCallbackHandler(BaseCallbackHandler):
         self.internal_errors = 0
         """Failures inside the handler, caught and counted (each kind logged once)."""
         self.orphan_callbacks = 0
-        """End/error callbacks for runs the handler does not know (duplicates, late ends)."""
+        """End/error callbacks for runs the handler does not know (duplicates, late ends),
+        and starts of a run id already in flight."""
 
     # -- public helpers ---------------------------------------------------------------
 
@@ -349,7 +377,10 @@ class OTelCallbackHandler(BaseCallbackHandler):
         if state is None:
             self._orphan("on_llm_end")
             return
-        self._end_model(run_id, state, response, sc.OUTCOME_OK, None)
+        try:
+            self._end_model(run_id, state, response, sc.OUTCOME_OK, None)
+        finally:
+            _finish(state.span, sc.OUTCOME_OK)
 
     @_safe
     def on_llm_error(
@@ -365,10 +396,14 @@ class OTelCallbackHandler(BaseCallbackHandler):
         if state is None:
             self._orphan("on_llm_error")
             return
-        if _is_cancellation(error):
-            self._end_model(run_id, state, kwargs.get("response"), sc.OUTCOME_CANCELLED, None)
-        else:
-            self._end_model(run_id, state, kwargs.get("response"), sc.OUTCOME_ERROR, error)
+        outcome = sc.OUTCOME_CANCELLED if _is_cancellation(error) else sc.OUTCOME_ERROR
+        try:
+            if outcome == sc.OUTCOME_CANCELLED:
+                self._end_model(run_id, state, kwargs.get("response"), outcome, None)
+            else:
+                self._end_model(run_id, state, kwargs.get("response"), outcome, error)
+        finally:
+            _finish(state.span, outcome)
 
     # -- chains, tools, retrievers -------------------------------------------------------
 
@@ -526,11 +561,19 @@ class OTelCallbackHandler(BaseCallbackHandler):
                 context = parent.context
                 if context is None:
                     context = parent.context = trace.set_span_in_context(parent.span)
+        # A second start of a run id ends the first run (else its span would never end).
+        previous = self._runs.pop(run_id, None)
+        if previous is not None:
+            self._duplicate_start(run_id, previous)
         start = _runs.clock()
         span = self._tracer.start_span(name, context=context, kind=kind, attributes=attributes)
         state = RunState(span, run_type, start)
         state.run_id = attributes.get(sc.LANGCHAIN_RUN_ID, "")
-        self._runs.add(_key(run_id), state)
+        try:
+            self._runs.add(_key(run_id), state)
+        except BaseException:  # never leave the span open
+            span.end()
+            raise
         return state
 
     def _run_attributes(  # noqa: PLR0917 - private helper mirroring the callbacks
@@ -709,8 +752,7 @@ class OTelCallbackHandler(BaseCallbackHandler):
         if error is not None:
             error_type = _error_type(error)
             attrs[sc.ERROR_TYPE] = error_type
-            span.record_exception(error, escaped=True)
-            span.set_status(Status(StatusCode.ERROR, clean_text(f"{error_type}: {error}")[:256]))
+            _record_error(span, error, error_type)
         span.set_attributes(attrs)
         span.end()
 
@@ -789,12 +831,13 @@ class OTelCallbackHandler(BaseCallbackHandler):
             outcome = sc.OUTCOME_ERROR
             error_type = _error_type(error)
             span.set_attribute(sc.ERROR_TYPE, error_type)
-            span.record_exception(error, escaped=True)
-            span.set_status(Status(StatusCode.ERROR, clean_text(f"{error_type}: {error}")[:256]))
-        span.set_attribute(sc.OUTCOME, outcome)
-        if extra:
-            span.set_attributes(extra)
-        span.end()
+            _record_error(span, error, error_type)
+        try:
+            span.set_attribute(sc.OUTCOME, outcome)
+            if extra:
+                span.set_attributes(extra)
+        finally:
+            _finish(span, outcome)
 
     def _abandon(self, run_id: Any, state: RunState) -> None:
         """End a run whose end never came (TTL sweep, eviction, close)."""
@@ -806,6 +849,9 @@ class OTelCallbackHandler(BaseCallbackHandler):
                 state.span.end()
         except Exception as exc:
             self._internal_error("abandon", exc)
+        finally:
+            with contextlib.suppress(Exception):
+                _finish(state.span, sc.OUTCOME_ABANDONED)
 
     # -- reporting our own troubles, once per kind ------------------------------------
 
@@ -838,6 +884,17 @@ class OTelCallbackHandler(BaseCallbackHandler):
             callback=where,
             error="unknown run id (a duplicate or late callback, or an expired run)",
             note="counted in handler.orphan_callbacks; reported once per callback",
+        )
+
+    def _duplicate_start(self, run_id: UUID, previous: RunState) -> None:
+        self.orphan_callbacks += 1
+        self._abandon(run_id, previous)
+        self._report_once(
+            ("duplicate", "start"),
+            sc.EVENT_INTERNAL_ERROR,
+            callback="on_*_start",
+            error="a run id started twice; the earlier run was ended as abandoned",
+            note="counted in handler.orphan_callbacks; reported once",
         )
 
     def _unknown_price(self, provider: str, model: str) -> None:
