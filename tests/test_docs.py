@@ -17,6 +17,7 @@ right before it, giving the reason::
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -370,6 +371,7 @@ class _AnyTagLoader(yaml.SafeLoader):
 _AnyTagLoader.add_multi_constructor("", lambda _loader, _suffix, _node: None)
 
 
+@functools.cache
 def _load_hooks() -> ModuleType:
     spec = importlib.util.spec_from_file_location("_docs_hooks", HOOKS / "generated.py")
     assert spec is not None
@@ -377,6 +379,13 @@ def _load_hooks() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@functools.cache
+def _generated_pages() -> dict[str, str]:
+    """The pages the mkdocs hook generates (built once per test session)."""
+    pages: dict[str, str] = _load_hooks().generated_pages()
+    return pages
 
 
 def _nav_pages(node: object) -> list[str]:
@@ -405,7 +414,7 @@ def test_nav_lists_every_page_and_every_nav_page_exists() -> None:
         if not any(page.startswith(x) if x.endswith("/") else page == x for x in excluded)
     }
     assert "hooks/" in excluded
-    generated = set(_load_hooks().generated_pages())
+    generated = set(_generated_pages())
     assert not on_disk & generated, "a generated page also exists on disk"
     assert sorted(on_disk - set(nav)) == [], "pages missing from the nav"
     assert sorted(set(nav) - on_disk - generated) == [], "nav entries without a page"
@@ -418,7 +427,7 @@ def test_semconv_page_lists_every_name_we_emit() -> None:
     """The generated reference names every constant of the constants module, from code."""
     from langchain_otel.callbacks import _semconv as sc
 
-    page = _load_hooks().generated_pages()["reference/semconv.md"]
+    page = _generated_pages()["reference/semconv.md"]
     constants = {
         name: value
         for name, value in vars(sc).items()
@@ -438,7 +447,7 @@ def test_semconv_page_lists_every_name_we_emit() -> None:
 def test_environment_page_lists_every_variable_the_code_reads() -> None:
     """Every OTEL_* / LANGCHAIN_OTEL_* name spelled in src/ is on the generated page."""
     hooks = _load_hooks()
-    page = hooks.generated_pages()["reference/environment-variables.md"]
+    page = _generated_pages()["reference/environment-variables.md"]
     in_source = hooks._variables_in_source()
     assert "OTEL_SERVICE_NAME" in in_source  # the scan itself works
     assert "OTEL_TRACES_EXPORTER" in in_source  # f"OTEL_{signal}_EXPORTER" expanded
