@@ -297,9 +297,20 @@ class OpenAICompatibleLLM(LLM):
         with self._lock:
             client = self._aclients.get(loop)
             if client is None:
+                self._drop_dead_loops()
                 client = httpx.AsyncClient(transport=self.async_transport, **self._client_options())
                 self._aclients[loop] = client
             return client
+
+    def _drop_dead_loops(self) -> None:
+        """Forget the clients of closed event loops (e.g. one per ``asyncio.run``).
+
+        A client references its loop, so the weak key alone never lets go of either: every
+        finished ``asyncio.run(llm.ainvoke(...))`` kept its client and open connections.
+        Dropped, they are garbage-collected and their sockets closed.
+        """
+        for dead in [loop for loop in list(self._aclients) if loop.is_closed()]:
+            self._aclients.pop(dead, None)
 
     def close(self) -> None:
         """Close the sync client's connections; the model cannot be used afterwards.
@@ -317,6 +328,7 @@ class OpenAICompatibleLLM(LLM):
         with self._lock:
             self._closed = True
             client, self._client = self._client, None
+            self._drop_dead_loops()
         if client is not None:
             client.close()
 
