@@ -46,7 +46,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """The whole test suite (fast sizes); extra arguments go to pytest."""
-    install_project(session, "otlp", "prometheus", "prices")
+    install_project(session, "otlp", "grpc", "prometheus", "prices")
     session.install(*group("tests"))
     session.run("pytest", "-m", "not stress", *session.posargs)
 
@@ -64,6 +64,13 @@ def demo(session: nox.Session) -> None:
     """The main job: an instrumented LangChain workload; extra arguments go to the CLI."""
     install_project(session, "otlp", "prices")
     session.run("langchain-otel", "demo", *session.posargs)
+
+
+@nox.session
+def report(session: nox.Session) -> None:
+    """Summarise the demo's telemetry files: `nox -s report -- DIR [--html FILE]`."""
+    install_project(session, "otlp", "prices")
+    session.run("langchain-otel", "report", *(session.posargs or ["langchain-otel-telemetry"]))
 
 
 @nox.session
@@ -95,7 +102,7 @@ def phoenix(session: nox.Session) -> None:
     session.install(*group("tests"), "arize-phoenix")
     session.run(
         "pytest",
-        "tests/dashboards",
+        "tests/dashboards/test_phoenix.py",
         "-m",
         "phoenix",
         *session.posargs,
@@ -113,3 +120,36 @@ def docs(session: nox.Session) -> None:
         session.run("mkdocs", "serve", *session.posargs[1:], env=env)
     else:
         session.run("mkdocs", "build", "--strict", *session.posargs, env=env)
+
+
+# The peers the benchmark compares us with (issue 6); versions are printed with the results.
+BENCH_PEERS = [
+    "openinference-instrumentation-langchain",
+    "opentelemetry-instrumentation-langchain",  # OpenLLMetry (Traceloop)
+    "opentelemetry-instrumentation-genai-langchain",  # the official OTel GenAI one
+]
+# Langfuse's LangChain handler imports the `langchain` package, which the others run
+# without (the official one then needs skip_dep_check): it gets a venv of its own.
+BENCH_LANGFUSE = ["langfuse>=3.15,<4", "langchain"]
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Overhead side by side with the peers (manual); `-- --quick` is the CI smoke run."""
+    install_project(session, "prices")  # price lookups are part of our hot path
+    session.install(*BENCH_PEERS)
+    langfuse_venv = os.path.join(os.path.dirname(session.virtualenv.location), "bench-langfuse")
+    langfuse_python = os.path.join(langfuse_venv, "bin", "python")
+    if not os.path.exists(langfuse_python):
+        session.run("python", "-m", "venv", langfuse_venv)
+    session.run(
+        langfuse_python, "-m", "pip", "install", "-q", "-e", ".", *BENCH_LANGFUSE, external=True
+    )
+    session.run(
+        "python",
+        "-m",
+        "benchmarks.run",
+        "--python",
+        f"langfuse={langfuse_python}",
+        *session.posargs,
+    )

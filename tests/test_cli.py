@@ -21,6 +21,7 @@ def _clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     for name in list(os.environ):
         if name.startswith(("OTEL_", "LANGCHAIN_OTEL_")):
             monkeypatch.delenv(name)
+    monkeypatch.delenv("NOX_CURRENT_SESSION", raising=False)  # set when nox runs the tests
     monkeypatch.chdir(tmp_path)
     reset_defaults()
     yield
@@ -73,6 +74,18 @@ def test_demo_then_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert {"request.done", "request.failed", "request.cancelled"} <= bodies
     assert all(len(record["traceId"]) == 32 for record in records)  # inside demo.request spans
 
+    # The handler's model spans, with the demo's prices, outcomes and streamed TTFT.
+    from langchain_otel._report import load_report, summarize
+
+    rows = {row.model: row for row in summarize(load_report(out_dir).records)}
+    assert {"echo-small", "echo-large", "all"} <= set(rows)
+    assert rows["all"].requests == 20
+    assert rows["all"].errors >= 1
+    assert rows["all"].cancelled >= 1
+    assert rows["all"].ttfts
+    assert rows["all"].cost_usd
+    assert (out_dir / "metrics.jsonl").exists()
+
     html = tmp_path / "report.html"
     assert main(["report", str(out_dir), "--html", str(html)]) == 0
     captured = capsys.readouterr()
@@ -80,6 +93,15 @@ def test_demo_then_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert html.read_text().startswith("<!DOCTYPE html>")
     assert main(["report", str(out_dir), "--json"]) == 0
     assert "models" in json.loads(capsys.readouterr().out)
+
+
+def test_demo_under_nox_points_at_the_nox_report_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Run by `nox -s demo`, the summary shows the command that works from a fresh clone."""
+    monkeypatch.setenv("NOX_CURRENT_SESSION", "demo")
+    assert main(["demo", "-n", "2", "--out", str(tmp_path / "t")]) == 0
+    assert f"python3 -m nox -s report -- {tmp_path / 't'}" in capsys.readouterr().out
 
 
 def test_demo_over_otlp_to_a_real_receiver(
@@ -133,7 +155,11 @@ def test_config_masks_secrets(
 
 def test_console_script_and_python_m(tmp_path: Path) -> None:
     """The installed console script and python -m langchain_otel run the real thing."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "LANGCHAIN_OTEL"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OTEL_", "LANGCHAIN_OTEL", "NOX_CURRENT_SESSION"))
+    }
     script = shutil.which("langchain-otel", path=str(Path(sys.executable).parent))
     assert script is not None
     demo = subprocess.run(

@@ -21,9 +21,12 @@ import importlib.util
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -112,29 +115,155 @@ def _rel(path: Path) -> str:
 
 
 _RUNNER = r"""
-import doctest, json, sys
+import doctest, json, os, sys, traceback
 
-blocks = json.load(open(sys.argv[1], encoding="utf-8"))
-namespace = {"__name__": "__main__"}
-flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
-for block in blocks:
-    padded = "\n" * (block["line"] - 1) + block["code"]
-    if block["language"] == "pycon":
-        parser = doctest.DocTestParser()
-        test = parser.get_doctest(block["code"], namespace, block["path"], block["path"],
-                                  block["line"] - 1)
-        runner = doctest.DocTestRunner(optionflags=flags)
-        runner.run(test, clear_globs=False)
-        namespace.update(test.globs)
-        if runner.failures:
-            sys.exit(f"{block['path']}:{block['line']}: pycon block failed")
-    else:
-        exec(compile(padded, block["path"], "exec"), namespace)
+
+def run_page(payload):
+    blocks = json.load(open(payload, encoding="utf-8"))
+    namespace = {"__name__": "__main__"}
+    flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    for block in blocks:
+        if block["language"] == "pycon":
+            parser = doctest.DocTestParser()
+            test = parser.get_doctest(block["code"], namespace, block["path"], block["path"],
+                                      block["line"] - 1)
+            runner = doctest.DocTestRunner(optionflags=flags)
+            runner.run(test, clear_globs=False)
+            namespace.update(test.globs)
+            if runner.failures:
+                sys.exit(f"{block['path']}:{block['line']}: pycon block failed")
+        else:
+            padded = "\n" * (block["line"] - 1) + block["code"]
+            exec(compile(padded, block["path"], "exec"), namespace)
+
+
+def serve(preload):
+    # A fork server: import the heavy modules once, then run each page in a forked child
+    # (its own process: nothing a page does leaks into the next one).
+    for name in preload:
+        try:
+            __import__(name)
+        except ImportError:
+            pass
+    for line in sys.stdin:
+        request = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            os.chdir(request["cwd"])
+            out = os.open(request["output"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+            os.dup2(out, 1)
+            os.dup2(out, 2)
+            sys.stdin = open(os.devnull)
+            return request["payload"]  # the child leaves the loop and runs the page
+        print(json.dumps({"pid": pid}), flush=True)
+        _, status = os.waitpid(pid, 0)
+        print(json.dumps({"returncode": os.waitstatus_to_exitcode(status)}), flush=True)
+    sys.exit(0)
+
+
+if sys.argv[1] == "--serve":
+    page = serve(sys.argv[2:])
+else:
+    page = sys.argv[1]
+run_page(page)
 """
+
+# Imported once by the fork server, so each page starts in milliseconds.
+_PRELOAD = (
+    "langchain_otel",
+    "langchain_otel.llms",
+    "langchain_otel.testing",
+    "langchain_core.prompts",
+    "langchain_core.output_parsers",
+    "langchain_core.runnables",
+    "opentelemetry.sdk.trace",
+    "opentelemetry.sdk.metrics",
+    "structlog",
+    "anyio",
+    "httpx",
+)
+
+
+def _page_env() -> dict[str, str]:
+    """The environment pages run in: no OTEL_* settings, the repository importable."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("OTEL_", "LANGCHAIN_OTEL_", "OPENAI_"))
+    }
+    # Pages may import the repository's test support (tests.support), as the suite does.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+class _PageRunner:
+    """Runs pages in forked children of one server process (a subprocess each without fork)."""
+
+    def __init__(self) -> None:
+        self._server: subprocess.Popen[str] | None = None
+        if hasattr(os, "fork"):
+            self._server = subprocess.Popen(
+                [sys.executable, "-c", _RUNNER, "--serve", *_PRELOAD],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=_page_env(),
+                text=True,
+            )
+
+    def run(self, payload: Path, cwd: Path) -> tuple[int, str]:
+        """Run the blocks in ``payload`` with ``cwd`` as working directory."""
+        if self._server is None or self._server.poll() is not None:
+            result = subprocess.run(
+                [sys.executable, "-c", _RUNNER, str(payload)],
+                cwd=cwd,
+                env=_page_env(),
+                capture_output=True,
+                text=True,
+                timeout=PAGE_TIMEOUT_S,
+                check=False,
+            )
+            return result.returncode, result.stdout + result.stderr
+        assert self._server.stdin is not None
+        assert self._server.stdout is not None
+        output = payload.with_suffix(".out")
+        request = {"payload": str(payload), "cwd": str(cwd), "output": str(output)}
+        self._server.stdin.write(json.dumps(request) + "\n")
+        self._server.stdin.flush()
+        pid = json.loads(self._server.stdout.readline())["pid"]
+        timer = threading.Timer(PAGE_TIMEOUT_S, os.kill, (pid, signal.SIGKILL))
+        timer.start()
+        try:
+            returncode = json.loads(self._server.stdout.readline())["returncode"]
+        finally:
+            timer.cancel()
+        return returncode, output.read_text()
+
+    def close(self) -> None:
+        """Stop the server."""
+        if self._server is not None:
+            assert self._server.stdin is not None
+            self._server.stdin.close()
+            self._server.wait(timeout=PAGE_TIMEOUT_S)
+
+
+@pytest.fixture(scope="module", name="page_runner")
+def _page_runner() -> Iterator[_PageRunner]:
+    runner = _PageRunner()
+    try:
+        yield runner
+    finally:
+        runner.close()
+
+
+def _payload(blocks: list[Block], path: Path) -> Path:
+    path.write_text(
+        json.dumps([{"path": str(ROOT / b.path), "line": b.line, **_code(b)} for b in blocks])
+    )
+    return path
 
 
 @pytest.mark.parametrize("page", _pages_with_code(), ids=_rel)
-def test_page_examples_run(page: Path, tmp_path: Path) -> None:
+def test_page_examples_run(page: Path, tmp_path: Path, page_runner: _PageRunner) -> None:
     """The python (and pycon) blocks of the page run, in order, without an error."""
     blocks = parse_blocks(page.read_text(), _rel(page))
     runnable = [
@@ -142,27 +271,11 @@ def test_page_examples_run(page: Path, tmp_path: Path) -> None:
         for b in blocks
         if b.language in PYTHON_LANGUAGES | DOCTEST_LANGUAGES and b.skip_reason is None
     ]
-    payload = tmp_path / "blocks.json"
-    payload.write_text(
-        json.dumps([{"path": str(ROOT / b.path), "line": b.line, **_code(b)} for b in runnable])
-    )
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("OTEL_", "LANGCHAIN_OTEL_", "OPENAI_"))
-    }
+    payload = _payload(runnable, tmp_path / "blocks.json")
     workdir = tmp_path / "cwd"
     workdir.mkdir()
-    result = subprocess.run(
-        [sys.executable, "-c", _RUNNER, str(payload)],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=PAGE_TIMEOUT_S,
-        check=False,
-    )
-    assert result.returncode == 0, f"{_rel(page)} failed:\n{result.stdout}\n{result.stderr}"
+    returncode, output = page_runner.run(payload, workdir)
+    assert returncode == 0, f"{_rel(page)} failed:\n{output}"
 
 
 def _code(block: Block) -> dict[str, Any]:
@@ -205,25 +318,29 @@ def test_parse_blocks_reads_skips_and_indentation() -> None:
     ]
 
 
-def test_runner_reports_the_failing_markdown_line(tmp_path: Path) -> None:
+def test_runner_reports_the_failing_markdown_line(tmp_path: Path, page_runner: _PageRunner) -> None:
     """A failing block fails the page, and the traceback names the Markdown line."""
     page = tmp_path / "broken.md"
     page.write_text("# Broken\n\n```python\nx = 1\n```\n\ntext\n\n```python\nassert x == 2\n```\n")
-    blocks = [
-        {"path": str(page), "line": b.line, **_code(b)}
-        for b in parse_blocks(page.read_text(), "broken.md")
-    ]
+    blocks = [replace(b, path=str(page)) for b in parse_blocks(page.read_text(), "broken.md")]
     payload = tmp_path / "blocks.json"
-    payload.write_text(json.dumps(blocks))
-    result = subprocess.run(
-        [sys.executable, "-c", _RUNNER, str(payload)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=PAGE_TIMEOUT_S,
-    )
-    assert result.returncode == 1
-    assert f'File "{page}", line 10' in result.stderr
+    payload.write_text(json.dumps([{"path": b.path, "line": b.line, **_code(b)} for b in blocks]))
+    returncode, output = page_runner.run(payload, tmp_path)
+    assert returncode == 1
+    assert f'File "{page}", line 10' in output
+
+
+def test_pages_do_not_leak_into_each_other(tmp_path: Path, page_runner: _PageRunner) -> None:
+    """Each page runs in a fresh process: a global set by one page is gone in the next."""
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    for path, code in (
+        (first, "import json\njson.LEAK = 1\n"),
+        (second, "import json\nassert not hasattr(json, 'LEAK')\n"),
+    ):
+        block = {"path": "page.md", "line": 1, "code": code, "language": "python"}
+        path.write_text(json.dumps([block]))
+    assert page_runner.run(first, tmp_path)[0] == 0
+    assert page_runner.run(second, tmp_path) == (0, "")
 
 
 # -- navigation ----------------------------------------------------------------------------
@@ -260,8 +377,54 @@ def test_nav_lists_every_page_and_every_nav_page_exists() -> None:
     config = yaml.load((ROOT / "mkdocs.yml").read_text(), Loader=_AnyTagLoader)
     nav = _nav_pages(config["nav"])
     assert len(nav) == len(set(nav)), "a page is listed twice in the nav"
-    on_disk = {p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md") if HOOKS not in p.parents}
+    excluded = [
+        line.strip()
+        for line in str(config.get("exclude_docs") or "").splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
+    on_disk = {
+        page
+        for page in (p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md"))
+        if not any(page.startswith(x) if x.endswith("/") else page == x for x in excluded)
+    }
+    assert "hooks/" in excluded
     generated = set(_load_hooks().generated_pages())
     assert not on_disk & generated, "a generated page also exists on disk"
     assert sorted(on_disk - set(nav)) == [], "pages missing from the nav"
     assert sorted(set(nav) - on_disk - generated) == [], "nav entries without a page"
+
+
+# -- generated reference pages -------------------------------------------------------------
+
+
+def test_semconv_page_lists_every_name_we_emit() -> None:
+    """The generated reference names every constant of the constants module, from code."""
+    from langchain_otel.callbacks import _semconv as sc
+
+    page = _load_hooks().generated_pages()["reference/semconv.md"]
+    constants = {
+        name: value
+        for name, value in vars(sc).items()
+        if name.isupper() and isinstance(value, str) and name != "LANGCHAIN_METADATA_PREFIX"
+    }
+    missing = sorted(name for name, value in constants.items() if f"`{value}`" not in page)
+    assert missing == [], f"constants not on the generated page: {missing}"
+    assert f"`{sc.LANGCHAIN_METADATA_PREFIX}<key>`" in page
+    for metric in sc.METRICS:
+        (row,) = [line for line in page.splitlines() if line.startswith(f"| `{metric.name}` |")]
+        prometheus = row.rstrip(" |").rsplit("| ", 1)[-1]
+        assert prometheus.startswith("`"), f"no Prometheus name for {metric.name}: {row}"
+    for operation in (sc.OPERATION_CHAT, sc.OPERATION_TEXT_COMPLETION, sc.OPERATION_EXECUTE_TOOL):
+        assert f"| `{operation}` |" in page, f"no observed span for {operation}"
+
+
+def test_environment_page_lists_every_variable_the_code_reads() -> None:
+    """Every OTEL_* / LANGCHAIN_OTEL_* name spelled in src/ is on the generated page."""
+    hooks = _load_hooks()
+    page = hooks.generated_pages()["reference/environment-variables.md"]
+    in_source = hooks._variables_in_source()
+    assert "OTEL_SERVICE_NAME" in in_source  # the scan itself works
+    assert "OTEL_TRACES_EXPORTER" in in_source  # f"OTEL_{signal}_EXPORTER" expanded
+    missing = sorted(name for name in in_source if f"| `{name}` |" not in page)
+    assert missing == [], f"variables read by the code but not documented: {missing}"
+    assert "| — |" not in page, "a variable without a meaning"

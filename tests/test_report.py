@@ -120,6 +120,16 @@ def test_html_is_self_contained(telemetry_dir: Path) -> None:
     assert not re.search(r"(src|href)\s*=", page)
     assert "http://" not in page.replace("http://www.w3.org/2000/svg", "")
     assert page.count("<tr") == 4  # header + 2 models + all
+    # Every chart is well-formed SVG (parsed as XML), with a bar or line per model.
+    import xml.etree.ElementTree as ET
+
+    svgs = re.findall(r"<svg.*?</svg>", page, flags=re.S)
+    assert len(svgs) == 3
+    trees = [ET.fromstring(svg) for svg in svgs]
+    ns = "{http://www.w3.org/2000/svg}"
+    assert trees[0].findall(f"{ns}rect")
+    assert trees[1].findall(f"{ns}rect")
+    assert len(trees[2].findall(f"{ns}polyline")) == 2
 
 
 def test_rotated_files_and_bad_lines(telemetry_dir: Path) -> None:

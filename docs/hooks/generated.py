@@ -7,8 +7,12 @@ appears only when the module it documents exists, so the site builds at every st
 
 from __future__ import annotations
 
+import ast
 import importlib
+import inspect
+import re
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from types import ModuleType
 from typing import Any, NamedTuple
 
@@ -126,12 +130,80 @@ def _parse_exposition(text: str, names: Iterable[str]) -> tuple[dict[str, str], 
     return prometheus, frozenset(labels)
 
 
+def _observed_spans() -> list[tuple[str, str, str, str]]:
+    """(run, span name, kind, operation) of real runs of each kind through a handler.
+
+    A chain, an LLM, a chat model, a tool and a retriever run through an
+    ``OTelCallbackHandler`` wired to an in-memory exporter; the table shows what the
+    handler really produced.
+    """
+    from langchain_core.callbacks import CallbackManagerForRetrieverRun  # noqa: PLC0415
+    from langchain_core.documents import Document  # noqa: PLC0415
+    from langchain_core.language_models.fake_chat_models import (  # noqa: PLC0415
+        FakeListChatModel,
+    )
+    from langchain_core.retrievers import BaseRetriever  # noqa: PLC0415
+    from langchain_core.runnables import RunnableLambda  # noqa: PLC0415
+    from langchain_core.tools import tool  # noqa: PLC0415
+
+    from langchain_otel.llms import EchoLLM  # noqa: PLC0415
+    from langchain_otel.testing import capture_telemetry  # noqa: PLC0415
+
+    class DocsRetriever(BaseRetriever):
+        def _get_relevant_documents(
+            self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+        ) -> list[Document]:
+            return [Document(page_content=query)]
+
+    @tool
+    def lookup(city: str) -> str:
+        """Look a city up."""
+        return city
+
+    runs: list[tuple[str, Any, Any]] = [
+        ("chain (any runnable)", RunnableLambda(lambda x: x, name="my_step"), "x"),
+        ("LLM (`on_llm_start`)", EchoLLM(n=2), "hi"),
+        ("chat model (`on_chat_model_start`)", FakeListChatModel(responses=["hi"]), "hi"),
+        ("tool", lookup, {"city": "Paris"}),
+        ("retriever", DocsRetriever(name="docs_retriever"), "query"),
+    ]
+    rows: list[tuple[str, str, str, str]] = []
+    with capture_telemetry(use_genai_prices=False) as telemetry:
+        for label, runnable, value in runs:
+            telemetry.clear()
+            runnable.invoke(value, config={"callbacks": [telemetry.handler]})
+            span = telemetry.spans[-1]
+            attributes = span.attributes or {}
+            operation = attributes.get("gen_ai.operation.name")
+            rows.append(
+                (
+                    label,
+                    str(span.name),
+                    span.kind.name,
+                    f"`{operation}`" if operation else "—",
+                )
+            )
+    return rows
+
+
 def _semconv_page() -> str | None:
     sc = _import("langchain_otel.callbacks._semconv")
     if sc is None:
         return None
     lines = [_SEMCONV_INTRO]
-    lines += ["## Span attributes", ""]
+    lines += [
+        "## Spans",
+        "",
+        "One span per LangChain run, parented by the run's parent (so a chain is one trace).",
+        "Model spans are named `{gen_ai.operation.name} {gen_ai.request.model}`. The examples",
+        "are the spans of real runs (an `EchoLLM`, LangChain's `FakeListChatModel`, a tool",
+        "named `lookup`, a retriever named `docs_retriever`, a runnable named `my_step`).",
+        "",
+        "| run | span name (example) | kind | `gen_ai.operation.name` |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {run} | `{name}` | {kind} | {op} |" for run, name, kind, op in _observed_spans()]
+    lines += ["", "## Span attributes", ""]
     lines += ["| attribute | type | spans | description |", "|---|---|---|---|"]
     lines += [
         f"| `{a.name}` | {_cell(a.type)} | {_cell(a.spans)} | {_cell(a.description)} |"
@@ -213,6 +285,156 @@ def _semconv_page() -> str | None:
 
 
 _GENERATORS["reference/semconv.md"] = _semconv_page
+
+
+# -- reference/environment-variables.md: from the modules that read them -----------------
+
+_ENV_INTRO = """\
+# Environment variables
+
+This page is **generated from the code** when the site is built. Variables are read when
+you call us (`configure()`, a handler's constructor, `instrument()`), never at import time,
+and an argument always wins over its variable. See [Configuration](../configuration.md) for
+how they combine.
+"""
+
+_SIGNALS = ("TRACES", "METRICS", "LOGS")
+_ENV_NAME = re.compile(r"(?:LANGCHAIN_)?OTEL_[A-Z0-9_]*[A-Z0-9]")
+_ENV_MODULES = ("langchain_otel.environment_variables", "langchain_otel.config")
+
+
+def _rst_to_markdown(text: str) -> str:
+    text = re.sub(r":[a-z]+:`~?([^`]+)`", r"`\1`", text)
+    return " ".join(text.replace("``", "`").split())
+
+
+def _own_variables() -> list[tuple[str, str, str]]:
+    """(variable, module, docstring) of every ``NAME = "NAME"`` constant with a docstring."""
+    rows = []
+    for module_name in _ENV_MODULES:
+        module = _import(module_name)
+        if module is None or module.__file__ is None:
+            continue
+        body = ast.parse(Path(module.__file__).read_text(encoding="utf-8")).body
+        for statement, following in zip(body, [*body[1:], None], strict=True):
+            target = None
+            if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+                target = statement.targets[0]
+            elif isinstance(statement, ast.AnnAssign):
+                target = statement.target
+            if not isinstance(target, ast.Name) or not _ENV_NAME.fullmatch(target.id):
+                continue
+            if getattr(module, target.id, None) != target.id:
+                continue
+            doc = ""
+            if isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant):
+                doc = str(following.value.value)
+            rows.append((target.id, module_name, _rst_to_markdown(doc)))
+    return rows
+
+
+def _variables_in_source() -> set[str]:
+    """Every ``OTEL_*`` name the package's source spells out (f-strings per signal)."""
+    package = _import("langchain_otel")
+    if package is None or package.__file__ is None:
+        return set()
+    names: set[str] = set()
+    for path in sorted(Path(package.__file__).parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                candidates = [node.value]
+            elif isinstance(node, ast.JoinedStr):
+                parts = [
+                    "{}" if isinstance(v, ast.FormattedValue) else str(getattr(v, "value", ""))
+                    for v in node.values
+                ]
+                candidates = ["".join(parts).replace("{}", signal) for signal in _SIGNALS]
+            else:
+                continue
+            names.update(c for c in candidates if _ENV_NAME.fullmatch(c))
+    return names
+
+
+def _configure_arguments() -> dict[str, tuple[list[str], str, bool]]:
+    """Variable → (``configure()`` arguments naming it, meaning, per-signal form?).
+
+    Read from the ``Args:`` section of ``configure()``'s docstring; when several
+    arguments name a variable, the meaning is the one whose name matches it.
+    """
+    config = _import("langchain_otel.config")
+    doc = inspect.getdoc(getattr(config, "configure", None)) or ""
+    if "Args:" not in doc:
+        return {}
+    entries: list[tuple[str, list[str]]] = []
+    for line in doc.split("Args:", 1)[1].splitlines():
+        if line and not line.startswith(" "):
+            break  # the next section
+        match = re.match(r"^    (\w+): (.*)$", line)
+        if match:
+            entries.append((match.group(1), [match.group(2)]))
+        elif entries and line.strip():
+            entries[-1][1].append(line.strip())
+    found: dict[str, tuple[list[str], str, bool]] = {}
+    for argument, lines in entries:
+        text = _rst_to_markdown(" ".join(lines))
+        for token in re.findall(r"(?<![A-Z0-9_])OTEL_[A-Z0-9_{},]*[A-Z0-9}]", text):
+            braces = re.search(r"\{([A-Z,]+)\}", token)
+            names = (
+                [token.replace(braces.group(0), part) for part in braces.group(1).split(",")]
+                if braces
+                else [token]
+            )
+            for name in names:
+                arguments, meaning, _ = found.get(name, ([], text, bool(braces)))
+                if argument.upper() in name:
+                    meaning = text
+                found[name] = ([*arguments, argument], meaning, bool(braces))
+    return found
+
+
+def _general_form(name: str) -> tuple[str, str] | None:
+    """``OTEL_EXPORTER_OTLP_TRACES_HEADERS`` → (``OTEL_EXPORTER_OTLP_HEADERS``, traces)."""
+    for signal in _SIGNALS:
+        marker = f"_{signal}_"
+        if marker in name:
+            return name.replace(marker, "_", 1), signal.lower()
+    return None
+
+
+def _environment_page() -> str | None:
+    own = _own_variables()
+    if not own:
+        return None
+    lines = [_ENV_INTRO, "## langchain-otel's variables", ""]
+    lines += ["| variable | read by | meaning |", "|---|---|---|"]
+    lines += [f"| `{name}` | `{module}` | {_cell(doc)} |" for name, module, doc in own]
+    documented = _configure_arguments()
+    own_names = {name for name, _, _ in own}
+    standard = sorted((_variables_in_source() | set(documented)) - own_names)
+    if standard:
+        lines += [
+            "",
+            "## Standard OpenTelemetry variables",
+            "",
+            "`configure()` honours these variables of the OpenTelemetry specification. The",
+            "meaning is the docstring of the `configure()` argument that wins over the variable.",
+            "",
+            "| variable | `configure()` argument | meaning |",
+            "|---|---|---|",
+        ]
+        for name in standard:
+            arguments, text, per_signal = documented.get(name, ([], "", False))
+            general = _general_form(name)
+            if general is not None and (per_signal or not arguments):
+                general_name, signal = general
+                arguments = arguments or documented.get(general_name, ([], "", False))[0]
+                text = f"For {signal} only; wins over `{general_name}`. {text}".strip()
+            shown = ", ".join(f"`{argument}`" for argument in arguments) or "—"
+            lines.append(f"| `{name}` | {shown} | {_cell(text) or '—'} |")
+    return "\n".join(lines) + "\n"
+
+
+_GENERATORS["reference/environment-variables.md"] = _environment_page
 
 
 def generated_pages() -> dict[str, str]:

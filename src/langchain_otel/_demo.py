@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
+import os
 import random
 import sys
 import time
@@ -29,9 +29,11 @@ from langchain_core.prompts import PromptTemplate
 from langchain_core.runnables import Runnable, RunnableConfig
 
 from langchain_otel._report import load_report, percentile, render_text
+from langchain_otel.callbacks import ModelPrice, OTelCallbackHandler
 from langchain_otel.config import OTelLogsBridge, Telemetry, configure
 from langchain_otel.config import shutdown as shutdown_telemetry
 from langchain_otel.llms import EchoLLM
+from langchain_otel.processors import add_otel_context
 
 __all__ = ["DEMO_MODELS", "DemoModel", "DemoResult", "build_chain", "run_demo", "run_workload"]
 
@@ -111,7 +113,7 @@ def _plans(requests: int, seed: int) -> list[_Plan]:
         cancel = None
         if failure is None and stream and index % 11 == 3:
             cancel = "break"
-        elif failure is None and index % 19 == 14:
+        elif failure is None and not stream and index % 19 == 14:
             cancel = "deadline"
         plans.append(
             _Plan(
@@ -174,7 +176,10 @@ async def _one(
             else:
                 coroutine = chain.ainvoke({"question": plan.question}, config=config)
                 if plan.cancel == "deadline":
-                    deadline = plan.model.time_to_first_token * plan.jitter / 2
+                    # Half-way through the model's answer: the model run is cancelled.
+                    model = plan.model
+                    answer_time = model.time_to_first_token + model.time_per_token * model.n
+                    deadline = 0.02 + answer_time * plan.jitter / 2
                     answer = await asyncio.wait_for(coroutine, timeout=deadline)
                 else:
                     answer = await coroutine
@@ -216,9 +221,13 @@ async def run_workload(
     Example:
         >>> import asyncio
         >>> from opentelemetry.trace import NoOpTracer
-        >>> result = asyncio.run(run_workload(requests=4, concurrency=2, tracer=NoOpTracer()))
+        >>> from structlog.testing import capture_logs
+        >>> with capture_logs() as logs:
+        ...     result = asyncio.run(run_workload(requests=4, concurrency=2, tracer=NoOpTracer()))
         >>> result.requests, result.ok + result.errors + result.cancelled
         (4, 4)
+        >>> sorted({log["event"] for log in logs})
+        ['request.cancelled', 'request.done']
     """
     plans = _plans(requests, seed)
     semaphore = asyncio.Semaphore(concurrency)
@@ -264,45 +273,26 @@ class _Progress:
             self._stream.write(text + "\n")
 
 
-def _handler(telemetry: Telemetry) -> tuple[list[Any], str | None]:
-    """The OTelCallbackHandler with the demo's price table, when the core is installed."""
-    try:
-        import langchain_otel  # noqa: PLC0415
-
-        handler_class = langchain_otel.OTelCallbackHandler  # type: ignore[attr-defined]
-    except AttributeError:
-        return [], "OTelCallbackHandler is not available in this build: model spans are missing"
-    prices = _prices()
-    kwargs: dict[str, Any] = {
-        "tracer_provider": telemetry.tracer_provider,
-        "meter_provider": telemetry.meter_provider,
-    }
-    if prices is not None:
-        kwargs["prices"] = prices
-    return [handler_class(**kwargs)], None
-
-
-def _prices() -> dict[str, Any] | None:
-    import langchain_otel  # noqa: PLC0415
-
-    model_price = getattr(langchain_otel, "ModelPrice", None)
-    if model_price is None:
-        return None
-    return {
-        model.name: model_price(
+def _handler(telemetry: Telemetry) -> OTelCallbackHandler:
+    """The handler on the demo's providers, with the demo models in its price table."""
+    prices = {
+        model.name: ModelPrice(
             input_per_million=model.input_per_million,
             output_per_million=model.output_per_million,
         )
         for model in DEMO_MODELS
     }
+    return OTelCallbackHandler(
+        tracer_provider=telemetry.tracer_provider,
+        meter_provider=telemetry.meter_provider,
+        prices=prices,
+    )
 
 
 def _configure_structlog(telemetry: Telemetry) -> dict[str, Any]:
     """Route the demo's structlog events to OpenTelemetry logs only; return the old config."""
     previous = structlog.get_config()
-    processors: list[Any] = [structlog.processors.add_log_level]
-    with contextlib.suppress(ImportError, AttributeError):  # the core's, when this build has it
-        processors.append(importlib.import_module("langchain_otel.processors").add_otel_context)
+    processors: list[Any] = [structlog.processors.add_log_level, add_otel_context]
 
     def drop(_logger: Any, _name: str, _event: Any) -> Any:
         raise structlog.DropEvent
@@ -335,13 +325,19 @@ def _summary(result: DemoResult, telemetry: Telemetry, endpoint: str | None) -> 
         )
     if telemetry.directory is not None:
         directory = telemetry.directory
+        # Under `nox -s demo` the command is not on the user's PATH: show the nox session.
+        command = (
+            "python3 -m nox -s report --"
+            if os.environ.get("NOX_CURRENT_SESSION")
+            else "langchain-otel report"
+        )
         lines += [
             "",
             f"telemetry  written to {directory}/",
             "           traces.jsonl, metrics.jsonl, logs.jsonl: OTLP JSON Lines, one export",
             "           request per line (a Collector's otlpjsonfile receiver can replay them)",
-            f"read it    langchain-otel report {directory}",
-            f"           langchain-otel report {directory} --html report.html",
+            f"read it    {command} {directory}",
+            f"           {command} {directory} --html report.html",
         ]
     else:
         lines += [
@@ -369,7 +365,7 @@ def run_demo(
         >>> run_demo(requests=3, concurrency=3, out_dir=tempfile.mkdtemp(), stdout=out,
         ...          stderr=io.StringIO())
         0
-        >>> "langchain-otel report" in out.getvalue()
+        >>> "read it" in out.getvalue() and "report" in out.getvalue()
         True
     """
     stdout = stdout or sys.stdout
@@ -383,9 +379,7 @@ def run_demo(
     )
     previous = _configure_structlog(telemetry)
     try:
-        callbacks, warning = _handler(telemetry)
-        if warning:
-            print(f"warning: {warning}", file=stderr)
+        callbacks = [_handler(telemetry)]
         tracer = telemetry.tracer_provider.get_tracer("langchain_otel.demo")
         result = asyncio.run(
             run_workload(

@@ -298,7 +298,7 @@ _PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#
 
 def _histogram_svg(series: dict[str, list[float]], title: str, unit_ms: bool = True) -> str:
     """Overlaid histograms (one colour per model) of ``series`` values, in ms."""
-    width, height, pad = 640, 220, 40
+    width, height, pad = 640, 220, 56
     values = [v * (1000 if unit_ms else 1) for vs in series.values() for v in vs]
     if not values:
         return f"<p class='empty'>{html.escape(title)}: no data</p>"
@@ -337,6 +337,10 @@ def _histogram_svg(series: dict[str, list[float]], title: str, unit_ms: bool = T
             f"<text x='{width - pad - 150}' y='{30 + 14 * k}' fill='{colour}' class='l'>"
             f"{html.escape(name)}</text>"
         )
+    parts.append(
+        f"<text x='{pad - 4}' y='{pad + 4}' text-anchor='end' class='l'>{peak}</text>"
+        f"<text x='{pad - 4}' y='{height - pad}' text-anchor='end' class='l'>0</text>"
+    )
     parts.append(f"<text x='{pad}' y='{height - 20}' class='l'>{low:.0f} ms</text>")
     parts.append(
         f"<text x='{width - pad}' y='{height - 20}' text-anchor='end' class='l'>"
@@ -348,7 +352,7 @@ def _histogram_svg(series: dict[str, list[float]], title: str, unit_ms: bool = T
 
 def _cost_svg(records: Sequence[SpanRecord]) -> str:
     """Cumulative cost over time, one line per model."""
-    width, height, pad = 640, 220, 40
+    width, height, pad = 640, 220, 56
     priced = [r for r in records if r.cost_usd is not None]
     if not priced:
         return "<p class='empty'>Cost over time: no priced spans</p>"
@@ -383,6 +387,9 @@ def _cost_svg(records: Sequence[SpanRecord]) -> str:
             f"<text x='{width - pad - 150}' y='{30 + 14 * k}' fill='{colour}' class='l'>"
             f"{html.escape(model)} ${totals[model]:.6f}</text>"
         )
+    parts.append(
+        f"<text x='{pad - 4}' y='{pad + 4}' text-anchor='end' class='l'>${peak:.4f}</text>"
+    )
     parts.append(f"<text x='{pad}' y='{height - 20}' class='l'>0 s</text>")
     parts.append(
         f"<text x='{width - pad}' y='{height - 20}' text-anchor='end' class='l'>"
@@ -395,7 +402,7 @@ def _cost_svg(records: Sequence[SpanRecord]) -> str:
 _CSS = (
     "body{font:14px system-ui,sans-serif;margin:2em;color:#222}"
     "table{border-collapse:collapse;margin:1em 0}"
-    "th,td{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right}"
+    "th,td{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right;white-space:nowrap}"
     "th:first-child,td:first-child{text-align:left}"
     "tr.all td{font-weight:bold}"
     ".t{font-weight:bold;font-size:13px}.l{font-size:11px}.empty{color:#888}"

@@ -56,11 +56,13 @@ from opentelemetry.trace import TracerProvider as APITracerProvider
 from opentelemetry.util.re import parse_env_headers
 
 from langchain_otel._export._counting import (
+    OTLP_LOGGERS,
     CountingBatchSpanProcessor,
     CountingLogExporter,
     CountingMetricExporter,
     CountingSpanExporter,
     DropCounter,
+    OnceFilter,
 )
 from langchain_otel._export._jsonl import (
     DEFAULT_BACKUP_COUNT,
@@ -71,6 +73,7 @@ from langchain_otel._export._jsonl import (
 )
 from langchain_otel._export._logs_bridge import OTelLogsBridge
 from langchain_otel._export._otlp import PROTOCOLS, otlp_exporter
+from langchain_otel.environment_variables import LANGCHAIN_OTEL_DIRECTORY
 from langchain_otel.exceptions import ConfigurationError, MissingDependencyError
 
 __all__ = [
@@ -84,13 +87,6 @@ __all__ = [
     "reset_defaults",
     "shutdown",
 ]
-
-LANGCHAIN_OTEL_DIRECTORY = "LANGCHAIN_OTEL_DIRECTORY"
-"""Environment variable: the folder of the embedded default's files.
-
-Default ``./langchain-otel-telemetry`` (relative to the working directory when
-``configure()`` is called). The ``directory=`` argument wins over it.
-"""
 
 DEFAULT_DIRECTORY = "langchain-otel-telemetry"
 """The embedded default's folder when neither ``directory=`` nor the variable is set."""
@@ -134,6 +130,7 @@ class Telemetry:
         directory: Path | None,
         counter: DropCounter,
         prometheus_server: Any = None,
+        log_filter: OnceFilter | None = None,
     ) -> None:
         self._config = config
         self.tracer_provider = tracer_provider
@@ -146,6 +143,7 @@ class Telemetry:
         """The embedded default's folder, or ``None`` when no signal writes files."""
         self._counter = counter
         self._prometheus_server = prometheus_server
+        self._log_filter = log_filter
         self._closed = False
         self._lock = threading.Lock()
 
@@ -198,6 +196,8 @@ class Telemetry:
         if self._prometheus_server is not None:
             self._prometheus_server.shutdown()
             self._prometheus_server.server_close()
+        if self._log_filter is not None:
+            self._log_filter.remove()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
@@ -385,9 +385,9 @@ def _resolve(  # noqa: PLR0912, PLR0915 - one flat list of settings reads best
         )
         if exporter is not None and per_signal[signal] is None and exporter == "prometheus":
             names_raw = "prometheus" if signal == "metrics" else "none"
-        setting = {
-            "argument": f"{signal}_exporter" if per_signal[signal] is not None else "exporter",
-        }.get(r.sources[f"{signal}_exporter"], r.sources[f"{signal}_exporter"])
+        setting = r.sources[f"{signal}_exporter"]  # the variable's name, or "argument"
+        if setting == "argument":
+            setting = f"{signal}_exporter" if per_signal[signal] is not None else "exporter"
         names = _exporter_names(signal, names_raw, setting)
         if "otlp" in names and sig_endpoint is None:
             sig_endpoint = _signal_url(_DEFAULT_ENDPOINTS[sig_protocol], signal, sig_protocol)
@@ -543,6 +543,10 @@ def _build(config: dict[str, Any]) -> Telemetry:
         logger_provider.add_log_record_processor(
             BatchLogRecordProcessor(CountingLogExporter(log_exporter, counter))
         )
+    log_filter = None
+    if any("otlp" in config[f"{signal}_exporter"] for signal in SIGNALS):
+        log_filter = OnceFilter()
+        log_filter.install(OTLP_LOGGERS)
     return Telemetry(
         config=config,
         tracer_provider=tracer_provider,
@@ -551,6 +555,7 @@ def _build(config: dict[str, Any]) -> Telemetry:
         directory=directory,
         counter=counter,
         prometheus_server=prometheus_server,
+        log_filter=log_filter,
     )
 
 
@@ -785,8 +790,8 @@ def get_config() -> dict[str, Any]:
     Example:
         >>> from langchain_otel import get_config
         >>> config = get_config()
-        >>> config["traces_exporter"] in {("jsonl",), ("otlp",)} or config["traces_exporter"]
-        True
+        >>> isinstance(config["traces_exporter"], tuple), "sources" in config
+        (True, True)
     """
     with _lock:
         if _active is not None and not _active.closed:

@@ -13,7 +13,15 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"]
+__all__ = ["LANGCHAIN_OTEL_DIRECTORY", "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"]
+
+LANGCHAIN_OTEL_DIRECTORY: Final = "LANGCHAIN_OTEL_DIRECTORY"
+"""The folder of the embedded default's OTLP JSON Lines files (read by ``configure()``).
+
+Default: ``./langchain-otel-telemetry`` (relative to the working directory when
+``configure()`` is called). The ``directory=`` argument of ``configure()`` wins over it; the
+folder must be writable, else ``configure()`` raises ``ConfigurationError``.
+"""
 
 OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: Final = (
     "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"

@@ -14,7 +14,9 @@ from typing import Any
 
 from opentelemetry import trace
 
-__all__ = ["add_otel_context"]
+from langchain_otel._export._logs_bridge import OTelLogsBridge
+
+__all__ = ["OTelLogsBridge", "add_otel_context"]
 
 
 def add_otel_context(

@@ -66,9 +66,13 @@ class Workload:
 
     async def _loop(self) -> None:
         while not self._stop.is_set():
-            for index, model in enumerate(MODELS):
-                await self._round(model, slow=index)
+            await self.run_round()
             await asyncio.sleep(0.05)
+
+    async def run_round(self) -> None:
+        """One round: every kind of run, on every model (for callers without the thread)."""
+        for index, model in enumerate(MODELS):
+            await self._round(model, slow=index)
 
     async def _round(self, model: str, *, slow: int) -> None:
         question = {"question": f"what does {model} say about dashboards?"}

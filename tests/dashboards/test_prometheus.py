@@ -1,10 +1,12 @@
 """Every PromQL query of the dashboards, against a real Prometheus scraping real telemetry.
 
-The workload runs EchoLLM chains through the real handler, whose meter provider exports
-through `PrometheusMetricReader` on a loopback `/metrics` endpoint. A real `prometheus`
-process scrapes it every second. While the workload is still alive (Prometheus hides the
-series of a dead target as stale), every panel and variable query of every dashboard is
-evaluated through the HTTP API and must return data. `promtool check rules` parses them all.
+The workload runs EchoLLM chains through the real handler, whose providers come from
+`configure()` with the standard `OTEL_METRICS_EXPORTER=prometheus`: a `PrometheusMetricReader`
+serving `/metrics` on `OTEL_EXPORTER_PROMETHEUS_HOST`/`_PORT` (127.0.0.1, a free port). A
+real `prometheus` process scrapes it every second. While the workload is still alive
+(Prometheus hides the series of a dead target as stale), every panel and variable query of
+every dashboard is evaluated through the HTTP API and must return data. `promtool check
+rules` parses them all.
 
 Skipped when the `prometheus`/`promtool` binaries are missing; `nox -s dashboards` installs
 them and runs these tests.
@@ -13,6 +15,7 @@ them and runs these tests.
 from __future__ import annotations
 
 import math
+import os
 import re
 import subprocess
 import time
@@ -22,11 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from opentelemetry.exporter.prometheus import PrometheusMetricReader
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.resources import Resource
-from prometheus_client import CollectorRegistry, start_http_server
 
+from langchain_otel import ModelPrice, OTelCallbackHandler, configure, shutdown
 from tests.dashboards._dashboards import (
     Query,
     dashboard_files,
@@ -49,6 +49,8 @@ pytestmark = [
 
 JOB = "langchain-otel-workload"
 WAIT_FOR_DATA_S = 60
+#: USD per million input/output tokens of the workload's models (EchoLLM has no real price).
+PRICES_PER_MILLION = {"echo-small": (0.5, 1.5), "echo-large": (3.0, 15.0)}
 PANEL_QUERIES = [q for path in dashboard_files() for q in prometheus_queries(path)]
 VARIABLE_QUERIES = [q for path in dashboard_files() for q in variable_queries(path)]
 _LABEL_VALUES = re.compile(r"^label_values\((?P<match>.+),\s*(?P<label>\w+)\)$", re.DOTALL)
@@ -59,12 +61,15 @@ def _has_data(result: list[dict[str, Any]]) -> bool:
     return any(math.isfinite(float(sample["value"][1])) for sample in result)
 
 
-def _make_handler(meter_provider: MeterProvider) -> Any:
-    try:
-        from langchain_otel import OTelCallbackHandler  # type: ignore[attr-defined]
-    except ImportError:  # pragma: no cover - until the handler lands on main
-        pytest.skip("langchain_otel.OTelCallbackHandler is not on this branch yet")
-    return OTelCallbackHandler(meter_provider=meter_provider)
+#: The standard variables that make `configure()` serve /metrics (issue 5's tested path).
+PROMETHEUS_ENV = {
+    "OTEL_SERVICE_NAME": JOB,
+    "OTEL_METRICS_EXPORTER": "prometheus",
+    "OTEL_TRACES_EXPORTER": "none",
+    "OTEL_LOGS_EXPORTER": "none",
+    "OTEL_EXPORTER_PROMETHEUS_HOST": "127.0.0.1",
+    "OTEL_EXPORTER_PROMETHEUS_PORT": "0",
+}
 
 
 @dataclass
@@ -78,36 +83,44 @@ class Live:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    """Workload + /metrics endpoint + Prometheus, up until every query has data."""
-    registry = CollectorRegistry()
-    reader = PrometheusMetricReader(registry=registry)
-    provider = MeterProvider(
-        metric_readers=[reader], resource=Resource.create({"service.name": JOB})
-    )
-    server, thread = start_http_server(0, addr="127.0.0.1", registry=registry)
-    prometheus = PrometheusServer(
-        tmp_path_factory.mktemp("prometheus"),
-        target=f"127.0.0.1:{server.server_port}",
-        job=JOB,
-    )
+    """configure() + handler + workload + Prometheus, up until every query has data."""
+    with pytest.MonkeyPatch.context() as env:
+        for name in [n for n in os.environ if n.startswith("OTEL_")]:
+            env.delenv(name)
+        for name, value in PROMETHEUS_ENV.items():
+            env.setenv(name, value)
+        telemetry = configure(set_global=False)
     try:
-        prometheus.start()
-        with Workload([_make_handler(provider)]) as workload:
-            started = time.monotonic()
-            deadline = started + WAIT_FOR_DATA_S
-            pending = list(PANEL_QUERIES)
-            while pending and time.monotonic() < deadline:
-                time.sleep(1)
-                pending = [
-                    q for q in pending if not _has_data(prometheus.query(substitute(q.expr)))
-                ]
-            yield Live(prometheus, workload, time.monotonic() - started)
+        address = telemetry.prometheus_address
+        assert address is not None, telemetry.config
+        handler = OTelCallbackHandler(
+            tracer_provider=telemetry.tracer_provider,
+            meter_provider=telemetry.meter_provider,
+            prices={
+                model: ModelPrice(input_per_million=i, output_per_million=o)
+                for model, (i, o) in PRICES_PER_MILLION.items()
+            },
+            use_genai_prices=False,
+        )
+        prometheus = PrometheusServer(
+            tmp_path_factory.mktemp("prometheus"), target=f"{address[0]}:{address[1]}", job=JOB
+        )
+        try:
+            prometheus.start()
+            with Workload([handler]) as workload:
+                started = time.monotonic()
+                deadline = started + WAIT_FOR_DATA_S
+                pending = list(PANEL_QUERIES)
+                while pending and time.monotonic() < deadline:
+                    time.sleep(1)
+                    pending = [
+                        q for q in pending if not _has_data(prometheus.query(substitute(q.expr)))
+                    ]
+                yield Live(prometheus, workload, time.monotonic() - started)
+        finally:
+            prometheus.stop()
     finally:
-        prometheus.stop()
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-        provider.shutdown()
+        shutdown()
 
 
 def test_the_workload_is_scraped(live: Live) -> None:

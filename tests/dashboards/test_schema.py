@@ -12,9 +12,13 @@ import jsonschema
 import pytest
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry, generate_latest
 
+from langchain_otel import ModelPrice, OTelCallbackHandler
+from langchain_otel.callbacks import _semconv
 from tests.dashboards._dashboards import (
+    PANEL_SCHEMA_DIR,
     SCHEMA_FILE,
     dashboard_files,
     iter_panels,
@@ -25,19 +29,14 @@ from tests.dashboards._dashboards import (
     substitute,
     variable_queries,
 )
+from tests.dashboards._workload import MODELS, Workload
 
 DASHBOARDS = dashboard_files()
 IDS = [path.stem for path in DASHBOARDS]
 ALL_QUERIES = [q for path in DASHBOARDS for q in prometheus_queries(path) + variable_queries(path)]
 
-# (name, unit, kind) of every instrument the handler creates: semconv.md's metrics table.
-INSTRUMENTS = (
-    ("gen_ai.client.operation.duration", "s", "histogram"),
-    ("gen_ai.client.token.usage", "{token}", "histogram"),
-    ("gen_ai.client.operation.time_to_first_chunk", "s", "histogram"),
-    ("gen_ai.client.operation.time_per_output_chunk", "s", "histogram"),
-    ("langchain_otel.client.cost", "USD", "counter"),
-)
+# (name, unit, kind) of every instrument the handler creates, from the constants module.
+INSTRUMENTS = tuple((m.name, m.unit, m.instrument) for m in _semconv.METRICS)
 EXPORTED = {name for spec in INSTRUMENTS for name in prometheus_names(*spec)}
 # The labels the variables and selectors filter on: the metric attributes as Prometheus stores
 # them, plus the scrape job (service.name when ingested over OTLP).
@@ -90,6 +89,45 @@ def test_schema_rejects_broken_dashboards(schema: dict[str, Any], mutate: Any, w
     errors = _errors(schema, dashboard)
     assert errors
     assert any(error.startswith(where) for error in errors), errors
+
+
+def _panel_schema(panel_type: str, kind: str) -> dict[str, Any] | None:
+    path = PANEL_SCHEMA_DIR / f"{panel_type}.{kind}.schema.json"
+    if not path.exists():
+        return None
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=IDS)
+def test_panel_options_match_their_plugin_schema(path: Path) -> None:
+    """Each panel's options (and custom field config) validate against its plugin's schema."""
+    checked = 0
+    for panel in iter_panels(load(path)):
+        if panel["type"] == "row":
+            continue
+        options_schema = _panel_schema(panel["type"], "options")
+        assert options_schema is not None, f"no schema for panel type {panel['type']!r}"
+        assert _errors(options_schema, panel["options"]) == [], panel["title"]
+        custom = panel["fieldConfig"]["defaults"].get("custom")
+        custom_schema = _panel_schema(panel["type"], "fieldconfig")
+        if custom is not None:
+            assert custom_schema is not None, panel["type"]
+            assert _errors(custom_schema, custom) == [], panel["title"]
+        checked += 1
+    assert checked > 5
+
+
+def test_panel_schemas_reject_typos() -> None:
+    """The panel schemas are strict too: an unknown option fails."""
+    schema = _panel_schema("timeseries", "options")
+    assert schema is not None
+    good = {
+        "legend": {"displayMode": "list", "placement": "bottom", "showLegend": True, "calcs": []},
+        "tooltip": {"mode": "single", "sort": "none"},
+    }
+    assert _errors(schema, good) == []
+    assert _errors(schema, {**good, "legnd": {}}) != []
 
 
 @pytest.mark.parametrize("path", DASHBOARDS, ids=IDS)
@@ -194,6 +232,7 @@ def test_substitute_replaces_every_variable_form() -> None:
 
 def test_name_translation_matches_the_real_exporter() -> None:
     """`prometheus_names()` gives exactly what PrometheusMetricReader serves on /metrics."""
+    assert {kind for _, _, kind in INSTRUMENTS} == {"histogram", "counter"}
     registry = CollectorRegistry()
     provider = MeterProvider(metric_readers=[PrometheusMetricReader(registry=registry)])
     meter = provider.get_meter("test")
@@ -203,13 +242,35 @@ def test_name_translation_matches_the_real_exporter() -> None:
         else:
             meter.create_counter(name, unit=unit).add(1.0, {"gen_ai.request.model": "m"})
     try:
-        text = generate_latest(registry).decode()
+        served = _served_names(registry) - {"target_info"}
     finally:
         provider.shutdown()
-    served = {
-        line.split("{")[0].split(" ")[0]
-        for line in text.splitlines()
-        if line and not line.startswith("#") and not line.startswith("target_info")
-    }
     assert served == EXPORTED
     assert "langchain_otel_client_cost_USD_total" in served
+
+
+def _served_names(registry: CollectorRegistry) -> set[str]:
+    return {
+        line.split("{")[0].split(" ")[0]
+        for line in generate_latest(registry).decode().splitlines()
+        if line and not line.startswith("#")
+    }
+
+
+async def test_dashboard_metrics_are_what_the_handler_serves() -> None:
+    """Every metric the dashboards query is on the handler's real /metrics output."""
+    registry = CollectorRegistry()
+    provider = MeterProvider(metric_readers=[PrometheusMetricReader(registry=registry)])
+    handler = OTelCallbackHandler(
+        meter_provider=provider,
+        tracer_provider=TracerProvider(),
+        prices={m: ModelPrice(input_per_million=1, output_per_million=2) for m in MODELS},
+        use_genai_prices=False,
+    )
+    try:
+        await Workload([handler]).run_round()
+        served = _served_names(registry)
+    finally:
+        provider.shutdown()
+    used = {name for query in ALL_QUERIES for name in metric_names(query.expr)}
+    assert used <= served, used - served

@@ -8,6 +8,7 @@ exception an exporter raises into FAILURE, and log the first drop of each signal
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -20,6 +21,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 __all__ = [
+    "OTLP_LOGGERS",
     "CountingBatchSpanProcessor",
     "CountingLogExporter",
     "CountingMetricExporter",
@@ -28,6 +30,64 @@ __all__ = [
 ]
 
 _logger = structlog.get_logger("langchain_otel")
+
+OTLP_LOGGERS = (
+    "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+    "opentelemetry.exporter.otlp.proto.http.metric_exporter",
+    "opentelemetry.exporter.otlp.proto.http._log_exporter",
+    "opentelemetry.exporter.otlp.proto.http._common",
+    "opentelemetry.exporter.otlp.common.http",
+    "opentelemetry.exporter.otlp.proto.grpc.exporter",
+)
+"""The loggers the official OTLP exporters report export failures on (one line per retry)."""
+
+
+class OnceFilter(logging.Filter):
+    """A logging filter that lets the first record of each logger through, then counts.
+
+    ``configure()`` puts it on the OTLP exporters' loggers so a backend that is down is
+    logged once, not once per retry and batch; the drops stay counted in
+    ``Telemetry.dropped``.
+
+    Example:
+        >>> import logging
+        >>> log = logging.getLogger("doc.once")
+        >>> once = OnceFilter()
+        >>> once.install(["doc.once"])
+        >>> log.warning("first")  # printed to stderr by logging's last-resort handler
+        >>> log.warning("second")  # suppressed
+        >>> once.suppressed
+        1
+        >>> once.remove()
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._seen: set[str] = set()
+        self._names: list[str] = []
+        self.suppressed = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """True for the first record of a logger, False (and counted) afterwards."""
+        with self._lock:
+            if record.name in self._seen:
+                self.suppressed += 1
+                return False
+            self._seen.add(record.name)
+            return True
+
+    def install(self, names: Sequence[str]) -> None:
+        """Add this filter to the loggers ``names``."""
+        for name in names:
+            logging.getLogger(name).addFilter(self)
+            self._names.append(name)
+
+    def remove(self) -> None:
+        """Remove this filter from every logger it was added to."""
+        for name in self._names:
+            logging.getLogger(name).removeFilter(self)
+        self._names.clear()
 
 
 class DropCounter:

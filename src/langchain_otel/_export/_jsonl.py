@@ -10,6 +10,8 @@ protobuf's base64). The messages come from the official encoders of
 
 Files are capped: when a line would push a file over ``max_bytes``, it is renamed to
 ``NAME.1`` (older backups shift to ``.2`` …, the oldest beyond ``backup_count`` is deleted).
+Lines are never split, so a file exceeds ``max_bytes`` only when it holds one line (one
+export batch) larger than the cap.
 """
 
 from __future__ import annotations

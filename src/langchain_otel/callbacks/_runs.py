@@ -1,4 +1,4 @@
-"""The run registry: LangChain run id → the state of its span, bounded, with a TTL.
+"""The run registry: LangChain run id (its int) → the state of its span, bounded, with a TTL.
 
 Reads and writes of single entries rely on ``dict`` operations being atomic (they are
 under CPython's GIL), so the per-token path takes no lock. The lock only guards the
@@ -11,7 +11,6 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
-from uuid import UUID
 
 from opentelemetry.context import Context
 from opentelemetry.trace import Span
@@ -51,6 +50,7 @@ class RunState:
         "model",
         "operation",
         "provider",
+        "run_id",
         "span",
         "start",
         "streamed",
@@ -69,6 +69,7 @@ class RunState:
         self.streamed = False
         self.input_chars = 0
         self.input_messages: Any = None
+        self.run_id = ""  # LangChain's run id, as text
         self.metric_key: tuple[Any, ...] = ()
         self.base_metric_attributes: dict[str, Any] | None = None
 
@@ -93,14 +94,14 @@ class RunRegistry:
     __slots__ = ("_expire", "_lock", "_next_sweep", "_runs", "get", "max_runs", "pop", "ttl")
 
     def __init__(
-        self, *, max_runs: int, ttl: float, expire: Callable[[UUID, RunState], None]
+        self, *, max_runs: int, ttl: float, expire: Callable[[Any, RunState], None]
     ) -> None:
         self.max_runs = max_runs
         self.ttl = ttl
         self._expire = expire
-        self._runs: dict[UUID, RunState] = {}
+        self._runs: dict[Any, RunState] = {}
         self._lock = threading.Lock()
-        self._next_sweep = clock() + ttl
+        self._next_sweep = clock() + min(ttl / 10, 60.0)
         # Bound methods cached as attributes: one attribute lookup on the hot path.
         self.get = self._runs.get
         self.pop = self._runs.pop
@@ -108,7 +109,7 @@ class RunRegistry:
     def __len__(self) -> int:
         return len(self._runs)
 
-    def add(self, run_id: UUID, state: RunState) -> None:
+    def add(self, run_id: Any, state: RunState) -> None:
         """Register a started run; sweep or evict first when due."""
         if state.start >= self._next_sweep:
             self.sweep(state.start)
@@ -120,7 +121,7 @@ class RunRegistry:
         """Expire every run started more than ``ttl`` seconds ago; return how many."""
         now = clock() if now is None else now
         with self._lock:
-            self._next_sweep = now + min(self.ttl, 60.0)
+            self._next_sweep = now + min(self.ttl / 10, 60.0)
             limit = now - self.ttl
             expired = [(rid, st) for rid, st in list(self._runs.items()) if st.start < limit]
             expired = [(rid, st) for rid, st in expired if self._runs.pop(rid, None) is st]
@@ -142,7 +143,7 @@ class RunRegistry:
         for rid, state in victims:
             self._expire(rid, state)
 
-    def drain(self) -> list[tuple[UUID, RunState]]:
+    def drain(self) -> list[tuple[Any, RunState]]:
         """Remove and return every run in flight."""
         with self._lock:
             items = list(self._runs.items())

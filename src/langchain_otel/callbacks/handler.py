@@ -100,6 +100,14 @@ def _estimate_tokens(chars: int) -> int:
     return math.ceil(chars / 4)
 
 
+def _key(run_id: Any) -> Any:
+    """The registry key of a run id: its 128-bit int (cheap to hash); others as they are."""
+    try:
+        return run_id.int
+    except AttributeError:
+        return run_id
+
+
 def _run_name(serialized: Any, kwargs: Mapping[str, Any], default: str) -> str:
     name = kwargs.get("name")
     if isinstance(name, str) and name:
@@ -250,6 +258,7 @@ class OTelCallbackHandler(BaseCallbackHandler):
         if strict:
             self.raise_error = True
         self._runs = RunRegistry(max_runs=max_runs, ttl=float(run_ttl), expire=self._abandon)
+        self._runs_get = self._runs.get
         self._metric_attrs: dict[tuple[Any, ...], tuple[dict[str, Any], ...]] = {}
         self._reported: set[tuple[str, str]] = set()
         self.internal_errors = 0
@@ -343,7 +352,10 @@ class OTelCallbackHandler(BaseCallbackHandler):
     ) -> None:
         """A streamed chunk: note the first one's time and count them, nothing else."""
         try:
-            state = self._runs.get(run_id)
+            try:
+                state = self._runs_get(run_id.int)  # an int key hashes in C, a UUID in Python
+            except AttributeError:
+                state = self._runs_get(run_id)
             if state is not None:
                 if not state.chunks:
                     state.first_chunk = _runs.clock()
@@ -361,7 +373,7 @@ class OTelCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """A model run ends: response attributes, usage, cost; metrics and ``llm.end``."""
-        state = self._runs.pop(run_id, None)
+        state = self._runs.pop(_key(run_id), None)
         if state is None:
             self._orphan("on_llm_end")
             return
@@ -380,7 +392,7 @@ class OTelCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """A model run fails (status ERROR, ``llm.error``) or is cancelled (not an error)."""
-        state = self._runs.pop(run_id, None)
+        state = self._runs.pop(_key(run_id), None)
         if state is None:
             self._orphan("on_llm_error")
             return
@@ -544,7 +556,7 @@ class OTelCallbackHandler(BaseCallbackHandler):
         """Start a span under the parent run's span, else under the current context."""
         context = None
         if parent_run_id is not None:
-            parent = self._runs.get(parent_run_id)
+            parent = self._runs_get(_key(parent_run_id))
             if parent is not None:
                 context = parent.context
                 if context is None:
@@ -556,9 +568,10 @@ class OTelCallbackHandler(BaseCallbackHandler):
         start = _runs.clock()
         span = self._tracer.start_span(name, context=context, kind=kind, attributes=attributes)
         state = RunState(span, run_type, start)
+        state.run_id = attributes.get(sc.LANGCHAIN_RUN_ID, "")
         try:
-            self._runs.add(run_id, state)
-        except BaseException:  # e.g. an unhashable run id: never leave the span open
+            self._runs.add(_key(run_id), state)
+        except BaseException:  # never leave the span open
             span.end()
             raise
         return state
@@ -773,7 +786,7 @@ class OTelCallbackHandler(BaseCallbackHandler):
         fields: dict[str, Any] = {
             "trace_id": trace_id,
             "span_id": span_id,
-            "run_id": str(run_id),
+            "run_id": state.run_id,
             "operation": state.operation,
             "provider": state.provider,
             "model": state.model,
@@ -805,7 +818,7 @@ class OTelCallbackHandler(BaseCallbackHandler):
         where: str,
         extra: dict[str, Any] | None = None,
     ) -> None:
-        state = self._runs.pop(run_id, None)
+        state = self._runs.pop(_key(run_id), None)
         if state is None:
             self._orphan(where)
             return
@@ -826,7 +839,7 @@ class OTelCallbackHandler(BaseCallbackHandler):
         finally:
             _finish(span, outcome)
 
-    def _abandon(self, run_id: UUID, state: RunState) -> None:
+    def _abandon(self, run_id: Any, state: RunState) -> None:
         """End a run whose end never came (TTL sweep, eviction, close)."""
         try:
             if state.kind in (sc.RUN_TYPE_LLM, sc.RUN_TYPE_CHAT_MODEL):

@@ -1,0 +1,399 @@
+"""The candidates: plain LangChain, ours, and the leading LangChain instrumentations.
+
+Every candidate runs in its own worker process (the peers patch LangChain globally) on
+the same OpenTelemetry SDK setup: a ``TracerProvider`` with a ``BatchSpanProcessor`` in
+front of an exporter that only counts, and a ``MeterProvider`` with an
+``InMemoryMetricReader``. Providers are injected, never set globally.
+
+``setup(name, sdk)`` installs one candidate in the current process and returns the
+LangChain ``config`` each workload passes (``None`` when the candidate instruments
+LangChain globally) and the object whose run maps the memory check measures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    SpanExporter,
+    SpanExportResult,
+)
+
+__all__ = [
+    "CANDIDATES",
+    "Candidate",
+    "CountingExporter",
+    "Installed",
+    "Sdk",
+    "make_sdk",
+    "registry_size",
+    "setup",
+]
+
+
+class CountingExporter(SpanExporter):
+    """A span exporter that counts what it is given, and keeps it only when asked.
+
+    Example:
+        >>> exporter = CountingExporter()
+        >>> exporter.count
+        0
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.keep = False
+        self.kept: list[ReadableSpan] = []
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        """Count ``spans`` (and keep them while ``keep`` is set)."""
+        self.count += len(spans)
+        if self.keep:
+            self.kept.extend(spans)
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        """Nothing to release."""
+
+
+@dataclass
+class Sdk:
+    """The OpenTelemetry SDK objects of one worker process."""
+
+    tracer_provider: TracerProvider
+    meter_provider: MeterProvider
+    exporter: CountingExporter
+    reader: InMemoryMetricReader
+
+
+def make_sdk(*, with_processor: bool = True) -> Sdk:
+    """A tracer provider batching into a counting exporter, and an in-memory meter.
+
+    Example:
+        >>> sdk = make_sdk()
+        >>> with sdk.tracer_provider.get_tracer("bench").start_as_current_span("s"):
+        ...     pass
+        >>> _ = sdk.tracer_provider.force_flush()
+        >>> sdk.exporter.count
+        1
+    """
+    exporter = CountingExporter()
+    tracer_provider = TracerProvider()
+    if with_processor:
+        tracer_provider.add_span_processor(BatchSpanProcessor(exporter))
+    reader = InMemoryMetricReader()
+    return Sdk(tracer_provider, MeterProvider(metric_readers=[reader]), exporter, reader)
+
+
+@dataclass
+class Installed:
+    """A candidate installed in this process.
+
+    Attributes:
+        config: The LangChain config every workload passes (``None``: nothing passed).
+        registry: The object(s) whose run maps the memory check counts.
+        open_runs: A callable giving the candidate's own count of runs in flight, if any.
+        models: Which models the candidate instruments (``"llm"``, ``"chat"``).
+    """
+
+    config: dict[str, Any] | None
+    registry: list[Any] = field(default_factory=list)
+    open_runs: Callable[[], int] | None = None
+    models: tuple[str, ...] = ("llm", "chat")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One row group of the table: a name, what it is, and the packages it runs."""
+
+    name: str
+    description: str
+    packages: tuple[str, ...]
+    is_reference: bool = False
+
+
+CANDIDATES: dict[str, Candidate] = {
+    c.name: c
+    for c in (
+        Candidate("bare", "plain LangChain, no callbacks", ("langchain-core",)),
+        Candidate(
+            "noop",
+            "a do-nothing run_inline handler: LangChain's own dispatch cost",
+            ("langchain-core",),
+            is_reference=True,
+        ),
+        Candidate("ours", "OTelCallbackHandler in config", ("langchain-otel",)),
+        Candidate("ours-instrument", "langchain_otel.instrument()", ("langchain-otel",)),
+        Candidate(
+            "ours-structlog",
+            "OTelCallbackHandler, structlog JSON events to a file",
+            ("langchain-otel", "structlog"),
+        ),
+        Candidate(
+            "openinference",
+            "OpenInference LangChainInstrumentor",
+            ("openinference-instrumentation-langchain",),
+        ),
+        Candidate(
+            "openllmetry",
+            "OpenLLMetry (Traceloop) LangchainInstrumentor",
+            ("opentelemetry-instrumentation-langchain",),
+        ),
+        Candidate(
+            "otel-genai",
+            "official OTel GenAI LangChainInstrumentor",
+            ("opentelemetry-instrumentation-genai-langchain",),
+        ),
+        Candidate("langfuse", "Langfuse CallbackHandler", ("langfuse",)),
+    )
+}
+"""Every candidate, in table order."""
+
+
+def package_version(name: str) -> str | None:
+    """The installed version of distribution ``name``, or ``None``."""
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def available(name: str) -> bool:
+    """Whether candidate ``name``'s packages are installed here.
+
+    For ours, also whether this version of langchain-otel has the handler yet.
+    """
+    if not all(package_version(p) is not None for p in CANDIDATES[name].packages):
+        return False
+    if name.startswith("ours"):
+        import langchain_otel
+
+        return hasattr(langchain_otel, "OTelCallbackHandler")
+    return True
+
+
+def _quiet_structlog() -> None:
+    """Structlog drops info events cheaply: the candidate's logs are off."""
+    import structlog
+
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        cache_logger_on_first_use=True,
+    )
+
+
+def _json_structlog() -> str:
+    """Structlog writes JSON lines to a temporary file; returns its path."""
+    import structlog
+
+    fd, path = tempfile.mkstemp(prefix="langchain-otel-bench-", suffix=".jsonl")
+    os.close(fd)
+    out = open(path, "w", encoding="utf-8")  # noqa: SIM115 - open for the process's life
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.JSONRenderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+        logger_factory=structlog.WriteLoggerFactory(file=out),
+        cache_logger_on_first_use=True,
+    )
+    return path
+
+
+def _patched_manager_handlers() -> list[Any]:
+    """The handlers a global instrumentation adds to every new callback manager."""
+    from langchain_core.callbacks import CallbackManager
+
+    return list(CallbackManager(handlers=[]).handlers)
+
+
+def _setup_bare(sdk: Sdk) -> Installed:
+    return Installed(config=None)
+
+
+def _setup_noop(sdk: Sdk) -> Installed:
+    from langchain_core.callbacks import BaseCallbackHandler
+
+    class NoopHandler(BaseCallbackHandler):
+        """Does nothing, inline: what LangChain's dispatch alone costs."""
+
+        run_inline = True
+
+    return Installed(config={"callbacks": [NoopHandler()]})
+
+
+def _ours_handler(sdk: Sdk) -> Any:
+    from langchain_otel import OTelCallbackHandler
+
+    return OTelCallbackHandler(
+        tracer_provider=sdk.tracer_provider, meter_provider=sdk.meter_provider
+    )
+
+
+def _setup_ours(sdk: Sdk) -> Installed:
+    _quiet_structlog()
+    handler = _ours_handler(sdk)
+    return Installed(
+        config={"callbacks": [handler]},
+        registry=[handler],
+        open_runs=lambda: int(handler.open_runs),
+    )
+
+
+def _setup_ours_structlog(sdk: Sdk) -> Installed:
+    _json_structlog()
+    handler = _ours_handler(sdk)
+    return Installed(
+        config={"callbacks": [handler]},
+        registry=[handler],
+        open_runs=lambda: int(handler.open_runs),
+    )
+
+
+def _setup_ours_instrument(sdk: Sdk) -> Installed:
+    _quiet_structlog()
+    from langchain_otel import instrument
+
+    handler = instrument(tracer_provider=sdk.tracer_provider, meter_provider=sdk.meter_provider)
+    handlers = [handler] if handler is not None else []
+    open_runs = (lambda: int(handler.open_runs)) if hasattr(handler, "open_runs") else None
+    return Installed(config=None, registry=handlers, open_runs=open_runs)
+
+
+def _setup_openinference(sdk: Sdk) -> Installed:
+    from openinference.instrumentation.langchain import LangChainInstrumentor
+
+    LangChainInstrumentor().instrument(tracer_provider=sdk.tracer_provider)
+    return Installed(config=None, registry=_patched_manager_handlers())
+
+
+def _setup_openllmetry(sdk: Sdk) -> Installed:
+    # Traceloop sends prompts and completions by default; the others do not.
+    os.environ.setdefault("TRACELOOP_TRACE_CONTENT", "false")
+    from opentelemetry.instrumentation.langchain import LangchainInstrumentor
+
+    LangchainInstrumentor().instrument(
+        tracer_provider=sdk.tracer_provider, meter_provider=sdk.meter_provider
+    )
+    return Installed(config=None, registry=_patched_manager_handlers())
+
+
+def _setup_otel_genai(sdk: Sdk) -> Installed:
+    from opentelemetry.instrumentation.genai.langchain import LangChainInstrumentor
+
+    # It requires the `langchain` package, which these workloads do not need.
+    LangChainInstrumentor().instrument(
+        tracer_provider=sdk.tracer_provider,
+        meter_provider=sdk.meter_provider,
+        skip_dep_check=True,
+    )
+    return Installed(config=None, registry=_patched_manager_handlers(), models=("chat",))
+
+
+def _setup_langfuse(sdk: Sdk) -> Installed:
+    """Langfuse on a provider of its own, exporting nothing.
+
+    The provider's only processor is Langfuse's own, exporting to the counting exporter
+    instead of its OTLP endpoint: nothing leaves the process.
+    """
+    from langfuse import Langfuse
+    from langfuse._client.span_processor import LangfuseSpanProcessor
+    from langfuse.langchain import CallbackHandler
+
+    keys = {"public_key": "pk-lf-bench", "secret_key": "sk-lf-bench"}  # dummies
+    Langfuse(**keys, host="http://127.0.0.1:9", tracer_provider=sdk.tracer_provider)
+    processors = sdk.tracer_provider._active_span_processor._span_processors
+    swapped = 0
+    for processor in processors:
+        if isinstance(processor, LangfuseSpanProcessor):
+            processor._batch_processor._exporter = sdk.exporter
+            swapped += 1
+    if swapped != 1:
+        raise RuntimeError(f"expected one LangfuseSpanProcessor, found {swapped}")
+    handler = CallbackHandler(public_key=keys["public_key"])
+    return Installed(config={"callbacks": [handler]}, registry=[handler])
+
+
+_SETUPS: dict[str, Callable[[Sdk], Installed]] = {
+    "bare": _setup_bare,
+    "noop": _setup_noop,
+    "ours": _setup_ours,
+    "ours-instrument": _setup_ours_instrument,
+    "ours-structlog": _setup_ours_structlog,
+    "openinference": _setup_openinference,
+    "openllmetry": _setup_openllmetry,
+    "otel-genai": _setup_otel_genai,
+    "langfuse": _setup_langfuse,
+}
+
+
+def setup(name: str) -> tuple[Sdk, Installed]:
+    """Build the SDK and install candidate ``name`` in this process."""
+    sdk = make_sdk(with_processor=name != "langfuse")
+    return sdk, _SETUPS[name](sdk)
+
+
+def _attribute_values(obj: Any) -> list[Any]:
+    """The values of an object's attributes, from its ``__dict__`` and its slots."""
+    values = list(getattr(obj, "__dict__", {}).values())
+    for klass in type(obj).__mro__:
+        slots = klass.__dict__.get("__slots__", ())
+        for slot in (slots,) if isinstance(slots, str) else slots:
+            with contextlib.suppress(AttributeError):
+                values.append(getattr(obj, slot))
+    return values
+
+
+def _has_attributes(value: Any) -> bool:
+    return hasattr(value, "__dict__") or bool(getattr(type(value), "__slots__", ()))
+
+
+def registry_size(objects: list[Any], *, depth: int = 2) -> int:
+    """Entries keyed by run id (UUID) in the dicts and sets the objects hold.
+
+    This is what "registry size" means for every candidate: how many runs its handler
+    still remembers. It looks ``depth`` attribute levels deep.
+
+    Example:
+        >>> class Handler:
+        ...     def __init__(self):
+        ...         self.runs = {uuid.uuid4(): 1, uuid.uuid4(): 2}
+        ...         self.name = "h"
+        >>> registry_size([Handler()])
+        2
+    """
+    seen: set[int] = set()
+    total = 0
+
+    def visit(obj: Any, level: int) -> None:
+        nonlocal total
+        if id(obj) in seen or level > depth:
+            return
+        seen.add(id(obj))
+        if isinstance(obj, dict | set | frozenset):
+            if any(isinstance(key, uuid.UUID) for key in list(obj)[:1]):
+                total += len(obj)
+            return
+        if isinstance(obj, type):
+            return
+        for value in _attribute_values(obj):
+            if isinstance(value, dict | set | frozenset) or _has_attributes(value):
+                visit(value, level + 1)
+
+    for obj in objects:
+        visit(obj, 0)
+    return total

@@ -1,0 +1,78 @@
+"""OpenAICompatibleLLM against the loopback server: reported usage, response model, server."""
+
+from __future__ import annotations
+
+import pytest
+
+from langchain_otel import ModelPrice
+from langchain_otel.llms import OpenAICompatibleLLM
+from langchain_otel.testing import capture_telemetry
+from tests.support import OpenAIServer
+
+PRICES = {"gpt-test": ModelPrice(input_per_million=2.0, output_per_million=8.0)}
+
+
+def _check_span(attrs: dict[str, object], server: OpenAIServer) -> None:
+    assert attrs["gen_ai.operation.name"] == "text_completion"
+    assert attrs["gen_ai.provider.name"] == "openai_compatible"
+    assert attrs["gen_ai.request.model"] == "gpt-test"
+    assert attrs["gen_ai.response.model"] == "gpt-test-001"
+    assert isinstance(attrs["gen_ai.response.id"], str)
+    assert attrs["gen_ai.response.id"]
+    assert attrs["gen_ai.usage.input_tokens"] == 11
+    assert attrs["gen_ai.usage.output_tokens"] == 5
+    assert "langchain_otel.usage.estimated" not in attrs
+    assert attrs["gen_ai.request.max_tokens"] == 32
+    assert attrs["gen_ai.request.temperature"] == 0.5
+    assert attrs["server.address"] == "127.0.0.1"
+    assert attrs["server.port"] == server.port
+    assert attrs["langchain_otel.cost.total"] == pytest.approx((11 * 2.0 + 5 * 8.0) / 1e6)
+
+
+def test_invoke_reports_usage_model_and_server(openai_server: OpenAIServer) -> None:
+    """Usage 11/5 as reported, the answer's model, server.address/port, cost."""
+    openai_server.response_model = "gpt-test-001"
+    openai_server.usage = (11, 5)
+    llm = OpenAICompatibleLLM(
+        base_url=openai_server.base_url, model="gpt-test", max_tokens=32, temperature=0.5
+    )
+    with capture_telemetry(strict=True, prices=PRICES) as t:
+        assert llm.invoke("hello world", config={"callbacks": [t.handler]}) == "hello world"
+    llm.close()
+    (span,) = t.spans
+    assert span.name == "text_completion gpt-test"
+    _check_span(dict(span.attributes or {}), openai_server)
+    (duration,) = t.metrics()["gen_ai.client.operation.duration"]
+    assert dict(duration.attributes) == {
+        "gen_ai.operation.name": "text_completion",
+        "gen_ai.provider.name": "openai_compatible",
+        "gen_ai.request.model": "gpt-test",
+        "gen_ai.response.model": "gpt-test-001",
+        "server.address": "127.0.0.1",
+        "server.port": openai_server.port,
+        "langchain_otel.outcome": "ok",
+    }
+
+
+async def test_astream_reports_usage_and_ttfc(openai_server: OpenAIServer) -> None:
+    """A real SSE stream: usage from the final chunk, TTFT, stream flag."""
+    openai_server.response_model = "gpt-test-001"
+    openai_server.usage = (11, 5)
+    llm = OpenAICompatibleLLM(
+        base_url=openai_server.base_url, model="gpt-test", max_tokens=32, temperature=0.5
+    )
+    with capture_telemetry(strict=True, prices=PRICES) as t:
+        chunks = [
+            c async for c in llm.astream("hello big world", config={"callbacks": [t.handler]})
+        ]
+        assert "".join(chunks) == "hello big world"
+    await llm.aclose()
+    (span,) = t.spans
+    attrs = dict(span.attributes or {})
+    _check_span(attrs, openai_server)
+    assert attrs["gen_ai.request.stream"] is True
+    assert attrs["gen_ai.response.time_to_first_chunk"] > 0
+    metrics = t.metrics()
+    (per_chunk,) = metrics["gen_ai.client.operation.time_per_output_chunk"]
+    assert per_chunk.count == 1
+    assert t.handler.open_runs == 0
