@@ -341,8 +341,10 @@ class OpenAICompatibleLLM(LLM):
         finished ``asyncio.run(llm.ainvoke(...))`` kept its client and open connections.
         Dropped, they are garbage-collected and their sockets closed.
         """
-        for dead in [loop for loop in list(self._aclients) if loop.is_closed()]:
-            self._aclients.pop(dead, None)
+        for key in list(self._aclients):
+            is_closed = getattr(key, "is_closed", None)  # asyncio loops; not other keys
+            if is_closed is not None and is_closed():
+                self._aclients.pop(key, None)
 
     def close(self) -> None:
         """Close the sync client's connections; the model cannot be used afterwards.
