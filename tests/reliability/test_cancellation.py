@@ -110,7 +110,7 @@ async def _random_cancellations(
     models = _model_spans(tel)
     assert len(models) <= streams
     assert figures["in_flight_before_ttl"] == 0
-    assert set(figures["outcomes"]) == {"cancelled"}
+    assert set(figures["outcomes"]) <= {"cancelled", "ok"}  # a few may finish first
     before_first = mid_stream = 0
     for span in models:
         attrs = span.attributes or {}
@@ -170,7 +170,11 @@ async def test_timeouts_and_anyio_cancel_scopes(
 class SlowEnd(AsyncCallbackHandler):
     """Another (async, not inline) handler that awaits in on_llm_end."""
 
+    def __init__(self) -> None:
+        self.entered = 0
+
     async def on_llm_end(self, response: Any, **kwargs: Any) -> None:
+        self.entered += 1
         await asyncio.sleep(10)
 
 
@@ -180,10 +184,15 @@ async def test_cancelled_during_on_llm_end(
     """A task cancelled while the callback manager awaits on_llm_end: the span ends once."""
     tel, tracker = telemetry
     llm = EchoLLM(n=5)
-    config: Any = {"callbacks": [SlowEnd(), tel.handler]}
+    slow = SlowEnd()
+    config: Any = {"callbacks": [slow, tel.handler]}
     tasks = [asyncio.create_task(llm.ainvoke("hello", config=config)) for _ in range(20)]
     tasks += [asyncio.create_task(_collect(llm.astream("hello", config=config))) for _ in range(20)]
-    await asyncio.sleep(0.1)
+    for _ in range(500):  # until every run sits in on_llm_end (at most 5 s)
+        if slow.entered == 40:
+            break
+        await asyncio.sleep(0.01)
+    assert slow.entered == 40
     for task in tasks:
         task.cancel()
     results = await asyncio.gather(*tasks, return_exceptions=True)
