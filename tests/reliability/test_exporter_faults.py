@@ -65,7 +65,7 @@ async def _workload(handler: OTelCallbackHandler, runs: int) -> tuple[list[float
     return latencies, lag
 
 
-@sizes(600, 5_000, "runs")
+@sizes(400, 5_000, "runs")
 @pytest.mark.parametrize("backend", list(BACKENDS))
 async def test_sick_backend_never_hurts_the_app(
     backend: str, runs: int, request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture

@@ -28,7 +28,7 @@ from langchain_otel.testing import Telemetry, capture_telemetry
 from tests.reliability._support import record, wait_until
 from tests.support.openai_server import Fault, OpenAIServer
 
-REPEATS = 5
+REPEATS = 3
 PROMPT = "one two three four five six"
 
 
