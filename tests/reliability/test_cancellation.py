@@ -43,13 +43,14 @@ def _chain(llm: EchoLLM) -> Runnable[dict[str, Any], str]:
     return PromptTemplate.from_template("prompt number {i}") | llm | StrOutputParser()
 
 
-async def _settle(telemetry: Telemetry, tracker: OpenSpans) -> dict[str, Any]:
+async def _settle(telemetry: Telemetry, tracker: OpenSpans, ttl: float = TTL) -> dict[str, Any]:
     """Let finalizers run, wait out the TTL, sweep; assert nothing is left and no ERROR."""
     for _ in range(3):
         gc.collect()
         await asyncio.sleep(0.01)
     in_flight = telemetry.handler.open_runs
-    await asyncio.sleep(TTL * 1.5)
+    if in_flight:
+        await asyncio.sleep(ttl * 1.5)
     swept = telemetry.handler.sweep()
     assert telemetry.handler.open_runs == 0
     assert not tracker.open, f"{len(tracker.open)} span(s) never ended"
@@ -70,10 +71,21 @@ def _model_spans(telemetry: Telemetry) -> list[Any]:
 
 @sizes(200, 2_000, "streams")
 async def test_streams_cancelled_at_random_points(
-    streams: int, telemetry: tuple[Telemetry, OpenSpans], request: pytest.FixtureRequest
+    streams: int, request: pytest.FixtureRequest
 ) -> None:
-    """Tasks cancelled at random delays: before the first token and mid-stream."""
-    tel, tracker = telemetry
+    """Tasks cancelled at random delays: before the first token and mid-stream.
+
+    A long TTL here: every span must end as cancelled by its own callback, none swept.
+    """
+    with capture_telemetry(strict=True, run_ttl=600) as tel:
+        tracker = OpenSpans()
+        tel.tracer_provider.add_span_processor(tracker)
+        await _random_cancellations(tel, tracker, streams, request)
+
+
+async def _random_cancellations(
+    tel: Telemetry, tracker: OpenSpans, streams: int, request: pytest.FixtureRequest
+) -> None:
     llm = EchoLLM(n=20, time_to_first_token=0.1, time_per_token=0.01)
     rng = random.Random(20261126)
 
@@ -97,6 +109,8 @@ async def test_streams_cancelled_at_random_points(
     figures = await _settle(tel, tracker)
     models = _model_spans(tel)
     assert len(models) <= streams
+    assert figures["in_flight_before_ttl"] == 0
+    assert set(figures["outcomes"]) <= {"cancelled", "ok"}  # a few may finish first
     before_first = mid_stream = 0
     for span in models:
         attrs = span.attributes or {}
@@ -156,7 +170,11 @@ async def test_timeouts_and_anyio_cancel_scopes(
 class SlowEnd(AsyncCallbackHandler):
     """Another (async, not inline) handler that awaits in on_llm_end."""
 
+    def __init__(self) -> None:
+        self.entered = 0
+
     async def on_llm_end(self, response: Any, **kwargs: Any) -> None:
+        self.entered += 1
         await asyncio.sleep(10)
 
 
@@ -166,10 +184,15 @@ async def test_cancelled_during_on_llm_end(
     """A task cancelled while the callback manager awaits on_llm_end: the span ends once."""
     tel, tracker = telemetry
     llm = EchoLLM(n=5)
-    config: Any = {"callbacks": [SlowEnd(), tel.handler]}
+    slow = SlowEnd()
+    config: Any = {"callbacks": [slow, tel.handler]}
     tasks = [asyncio.create_task(llm.ainvoke("hello", config=config)) for _ in range(20)]
     tasks += [asyncio.create_task(_collect(llm.astream("hello", config=config))) for _ in range(20)]
-    await asyncio.sleep(0.1)
+    for _ in range(500):  # until every run sits in on_llm_end (at most 5 s)
+        if slow.entered == 40:
+            break
+        await asyncio.sleep(0.01)
+    assert slow.entered == 40
     for task in tasks:
         task.cancel()
     results = await asyncio.gather(*tasks, return_exceptions=True)

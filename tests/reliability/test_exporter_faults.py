@@ -4,8 +4,8 @@ Each case runs the same async workload (EchoLLM ``ainvoke`` with the handler, 10
 time) against ``configure(exporter="otlp")`` pointed at a real loopback backend that is
 healthy, refuses connections, black-holes them, answers slowly, or answers 500 / 429.
 A ticker task measures event-loop lag. We print p50/p99 latency per case and assert only
-generous bounds: p99 within 3x (+20 ms) of the healthy case, and no loop stall as long as
-the exporter's timeout (an export on the loop would stall it that long).
+generous bounds: p99 within 3x (+100 ms) of the healthy case, and no loop stall of 3/4 of
+the exporter's 2 s timeout (an export on the loop would stall it that long).
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from langchain_otel.llms import EchoLLM
 from tests.reliability._servers import BlackHole, FaultyCollector, Refused
 from tests.reliability._support import CountingLogger, LoopLag, percentile, record, sizes
 
-EXPORT_TIMEOUT = 1.0
+EXPORT_TIMEOUT = 2.0
 BACKENDS: dict[str, Callable[[], Any]] = {
     "healthy": lambda: FaultyCollector(200),
     "refused": Refused,
     "black_hole": BlackHole,
-    "slow": lambda: FaultyCollector(200, delay=3.0),
+    "slow": lambda: FaultyCollector(200, delay=5.0),
     "http_500": lambda: FaultyCollector(500),
     "http_429": lambda: FaultyCollector(429, retry_after="1"),
 }
@@ -65,7 +65,7 @@ async def _workload(handler: OTelCallbackHandler, runs: int) -> tuple[list[float
     return latencies, lag
 
 
-@sizes(600, 5_000, "runs")
+@sizes(400, 5_000, "runs")
 @pytest.mark.parametrize("backend", list(BACKENDS))
 async def test_sick_backend_never_hurts_the_app(
     backend: str, runs: int, request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
@@ -126,8 +126,9 @@ async def test_sick_backend_never_hurts_the_app(
         shutdown_s=shutdown_s,
     )
     assert len(sdk_queue_full) <= 1, "a full queue floods the application's log"
-    assert lag.max < EXPORT_TIMEOUT * 0.9, "the event loop was blocked"
-    if healthy_p99 is not None:
-        assert p99 <= 3 * healthy_p99 + 0.020
+    # an export on the loop would stall it for the export timeout (2 s) or longer
+    assert lag.max < EXPORT_TIMEOUT * 0.75, "the event loop was blocked"
+    if healthy_p99 is not None:  # generous: the machine is shared and noisy
+        assert p99 <= 3 * healthy_p99 + 0.100
     assert shutdown_s < 60
     structlog.reset_defaults()

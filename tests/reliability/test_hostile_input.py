@@ -305,7 +305,7 @@ steps = st.one_of(
 )
 
 
-@sizes(300, 10_000, "examples")
+@sizes(200, 10_000, "examples")
 def test_arbitrary_callback_sequences_never_escape(
     examples: int, request: pytest.FixtureRequest
 ) -> None:

@@ -45,7 +45,7 @@ def _growth_per_100k(samples: list[int], runs: int) -> float:
     return (samples[-1] - samples[0]) / MiB / (runs / 100_000)
 
 
-@sizes(20_000, 1_000_000, "runs")
+@sizes(10_000, 1_000_000, "runs")
 def test_handler_runs_keep_rss_and_registry_flat(runs: int, request: pytest.FixtureRequest) -> None:
     """A million LangChain-shaped runs (10% never ended): flat RSS, bounded registry."""
     with counting_handler(run_ttl=TTL, max_runs=MAX_RUNS) as (handler, exporter):
@@ -94,7 +94,7 @@ def test_handler_runs_keep_rss_and_registry_flat(runs: int, request: pytest.Fixt
     assert growth < 8.0
 
 
-@sizes(2_000, 100_000, "streams")
+@sizes(1_000, 100_000, "streams")
 async def test_astreams_keep_rss_and_registry_flat(
     streams: int, request: pytest.FixtureRequest
 ) -> None:

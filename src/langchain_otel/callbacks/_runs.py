@@ -78,7 +78,8 @@ class RunRegistry:
     """Runs in flight, bounded to ``max_runs``; runs older than ``ttl`` are expired.
 
     ``expire`` is called (outside the lock) with each run the registry drops without
-    an end: evicted because it is full, or swept because its TTL ran out.
+    an end because its TTL ran out; ``evict`` (default: ``expire``) with each run evicted
+    because the registry is full.
 
     Example:
         >>> dropped = []
@@ -91,14 +92,30 @@ class RunRegistry:
         (True, 1)
     """
 
-    __slots__ = ("_expire", "_lock", "_next_sweep", "_runs", "get", "max_runs", "pop", "ttl")
+    __slots__ = (
+        "_evict",
+        "_expire",
+        "_lock",
+        "_next_sweep",
+        "_runs",
+        "get",
+        "max_runs",
+        "pop",
+        "ttl",
+    )
 
     def __init__(
-        self, *, max_runs: int, ttl: float, expire: Callable[[Any, RunState], None]
+        self,
+        *,
+        max_runs: int,
+        ttl: float,
+        expire: Callable[[Any, RunState], None],
+        evict: Callable[[Any, RunState], None] | None = None,
     ) -> None:
         self.max_runs = max_runs
         self.ttl = ttl
         self._expire = expire
+        self._evict = expire if evict is None else evict  # a live run dropped: registry full
         self._runs: dict[Any, RunState] = {}
         self._lock = threading.Lock()
         self._next_sweep = clock() + min(ttl / 10, 60.0)
@@ -141,7 +158,7 @@ class RunRegistry:
                 if state is not None:
                     victims.append((rid, state))
         for rid, state in victims:
-            self._expire(rid, state)
+            self._evict(rid, state)
 
     def drain(self) -> list[tuple[Any, RunState]]:
         """Remove and return every run in flight."""

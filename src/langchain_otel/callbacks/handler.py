@@ -167,7 +167,9 @@ class OTelCallbackHandler(BaseCallbackHandler):
         capture_metadata: Add the run's scalar metadata as ``langchain.metadata.*``.
         run_ttl: Seconds after which a run whose end never came is ended as
             ``abandoned``; checked on later starts and by :meth:`sweep`.
-        max_runs: Most runs in flight; beyond it the oldest is ended as ``abandoned``.
+        max_runs: Most runs in flight; beyond it the oldest is ended as ``abandoned``
+            (counted in ``evicted_runs``, logged once). A chain run counts each of its
+            steps: 10,000 concurrent ``prompt | llm | parser`` streams need 40,000.
         strict: Re-raise our own internal errors (for tests; never in production).
 
     Raises:
@@ -249,12 +251,16 @@ class OTelCallbackHandler(BaseCallbackHandler):
         self._strict = strict
         if strict:
             self.raise_error = True
-        self._runs = RunRegistry(max_runs=max_runs, ttl=float(run_ttl), expire=self._abandon)
+        self._runs = RunRegistry(
+            max_runs=max_runs, ttl=float(run_ttl), expire=self._abandon, evict=self._evict
+        )
         self._runs_get = self._runs.get
         self._metric_attrs: dict[tuple[Any, ...], tuple[dict[str, Any], ...]] = {}
         self._reported: set[tuple[str, str]] = set()
         self.internal_errors = 0
         """Failures inside the handler, caught and counted (each kind logged once)."""
+        self.evicted_runs = 0
+        """Runs in flight ended as abandoned because more than ``max_runs`` were open."""
         self.orphan_callbacks = 0
         """End/error callbacks for runs the handler does not know (duplicates, late ends),
         and starts of a run id already in flight."""
@@ -554,7 +560,7 @@ class OTelCallbackHandler(BaseCallbackHandler):
                 if context is None:
                     context = parent.context = trace.set_span_in_context(parent.span)
         # A second start of a run id ends the first run (else its span would never end).
-        previous = self._runs.pop(run_id, None)
+        previous = self._runs.pop(_key(run_id), None)
         if previous is not None:
             self._duplicate_start(run_id, previous)
         start = _runs.clock()
@@ -881,6 +887,20 @@ class OTelCallbackHandler(BaseCallbackHandler):
             callback=where,
             error="unknown run id (a duplicate or late callback, or an expired run)",
             note="counted in handler.orphan_callbacks; reported once per callback",
+        )
+
+    def _evict(self, run_id: Any, state: RunState) -> None:
+        """The registry is full: the oldest run in flight is ended as abandoned (said once)."""
+        self.evicted_runs += 1
+        self._abandon(run_id, state)
+        self._report_once(
+            ("registry", "full"),
+            sc.EVENT_INTERNAL_ERROR,
+            callback="on_*_start",
+            error=f"more than max_runs={self._runs.max_runs} runs in flight; the oldest"
+            " was ended as abandoned",
+            note="raise max_runs above your peak of concurrent runs (a chain run counts"
+            " each of its steps); counted in handler.evicted_runs",
         )
 
     def _duplicate_start(self, run_id: UUID, previous: RunState) -> None:

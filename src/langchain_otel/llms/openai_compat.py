@@ -329,9 +329,22 @@ class OpenAICompatibleLLM(LLM):
         with self._lock:
             client = self._aclients.get(loop)
             if client is None:
+                self._drop_dead_loops()
                 client = httpx.AsyncClient(transport=self.async_transport, **self._client_options())
                 self._aclients[loop] = client
             return client
+
+    def _drop_dead_loops(self) -> None:
+        """Forget the clients of closed event loops (e.g. one per ``asyncio.run``).
+
+        A client references its loop, so the weak key alone never lets go of either: every
+        finished ``asyncio.run(llm.ainvoke(...))`` kept its client and open connections.
+        Dropped, they are garbage-collected and their sockets closed.
+        """
+        for key in list(self._aclients):
+            is_closed = getattr(key, "is_closed", None)  # asyncio loops; not other keys
+            if is_closed is not None and is_closed():
+                self._aclients.pop(key, None)
 
     def close(self) -> None:
         """Close the sync client's connections; the model cannot be used afterwards.
@@ -349,6 +362,7 @@ class OpenAICompatibleLLM(LLM):
         with self._lock:
             self._closed = True
             client, self._client = self._client, None
+            self._drop_dead_loops()
         if client is not None:
             client.close()
 
