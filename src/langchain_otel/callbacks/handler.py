@@ -560,7 +560,7 @@ class OTelCallbackHandler(BaseCallbackHandler):
                 if context is None:
                     context = parent.context = trace.set_span_in_context(parent.span)
         # A second start of a run id ends the first run (else its span would never end).
-        previous = self._runs.pop(_key(run_id), None)
+        previous = self._runs.pop(run_id, None)
         if previous is not None:
             self._duplicate_start(run_id, previous)
         start = _runs.clock()
