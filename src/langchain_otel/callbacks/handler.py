@@ -163,7 +163,8 @@ class OTelCallbackHandler(BaseCallbackHandler):
         content_max_length: Characters kept of each captured text part.
         redact: Called on every captured text before truncation.
         use_genai_prices: Look up models missing from ``prices`` in ``genai-prices``
-            (the optional extra ``prices``) — imported on the first lookup.
+            (the optional extra ``prices``), loaded in a background thread by the first
+            handler built with it, then looked up once per model.
         capture_metadata: Add the run's scalar metadata as ``langchain.metadata.*``.
         run_ttl: Seconds after which a run whose end never came is ended as
             ``abandoned``; checked on later starts and by :meth:`sweep`.
