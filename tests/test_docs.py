@@ -466,3 +466,17 @@ def test_api_reference_covers_the_public_api() -> None:
     assert missing == [], f"public names missing from reference/api.md: {missing}"
     for module in ("langchain_otel.llms", "langchain_otel.testing"):
         assert f"::: {module}\n" in page
+
+
+def test_introduction_lists_every_extra() -> None:
+    """The extras table of docs/index.md matches pyproject.toml's optional dependencies."""
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    rows = re.findall(r"^\| `(\w+)` \| `([\w.-]+)` \|", (DOCS / "index.md").read_text(), re.M)
+    documented = dict(rows)
+    assert set(documented) == set(extras)
+    for name, requirements in extras.items():
+        assert any(r.startswith(documented[name]) for r in requirements), name
