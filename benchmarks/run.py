@@ -81,6 +81,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--astreams", type=int, help="memory check: astreams (default 10000, quick 200)"
     )
     parser.add_argument("--no-memory", action="store_true", help="skip the memory check")
+    parser.add_argument(
+        "--no-timing",
+        action="store_true",
+        help="skip the timed rounds (memory and parenting need no quiet machine)",
+    )
     parser.add_argument("--no-parenting", action="store_true", help="skip the parenting check")
     parser.add_argument(
         "--python",
@@ -159,7 +164,12 @@ def main(argv: list[str] | None = None) -> int:
                 if found and not result["versions"].get(package):
                     result["versions"][package] = found
         samples, floors = measuring.run_rounds(
-            workers, workload_ids, rounds=rounds, quick=quick, seed=args.seed, progress=progress
+            workers,
+            [] if args.no_timing else workload_ids,
+            rounds=0 if args.no_timing else rounds,
+            quick=quick,
+            seed=args.seed,
+            progress=progress,
         )
         parenting: dict[str, Any] = {}
         if not args.no_parenting:

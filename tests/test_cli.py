@@ -192,3 +192,24 @@ def test_console_script_and_python_m(tmp_path: Path) -> None:
     )
     assert bad.returncode == 1
     assert bad.stderr.startswith("langchain-otel: error:")
+
+
+def test_report_html_to_an_unwritable_place_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--html into a folder that does not exist fails cleanly, after printing the table."""
+    (tmp_path / "traces.jsonl").write_text("")
+    assert main(["report", str(tmp_path), "--html", str(tmp_path / "no" / "r.html")]) == 1
+    captured = capsys.readouterr()
+    assert "(no model spans)" in captured.out
+    assert captured.err.startswith("langchain-otel: error: cannot write")
+
+
+def test_demo_into_an_unwritable_folder_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--out that cannot be created is the ConfigurationError of configure(), exit 1."""
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(["demo", "-n", "1", "--out", str(blocker / "sub")]) == 1
+    assert "directory: cannot write telemetry files" in capsys.readouterr().err

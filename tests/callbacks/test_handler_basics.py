@@ -104,3 +104,17 @@ def test_choice_count_and_sampling_params(telemetry: Telemetry) -> None:
     assert attrs["server.port"] == 443
     assert attrs["gen_ai.provider.name"] == "openai"
     assert attrs["gen_ai.request.model"] == "gpt-x"
+
+
+def test_no_ids_in_logs_without_a_recording_tracer() -> None:
+    """With a no-op tracer the llm.end event carries None ids, not zeros."""
+    from opentelemetry.trace import NoOpTracerProvider
+    from structlog.testing import capture_logs
+
+    handler = OTelCallbackHandler(tracer_provider=NoOpTracerProvider(), use_genai_prices=False)
+    with capture_logs() as logs:
+        EchoLLM(n=2).invoke("abc", config={"callbacks": [handler]})
+    (event,) = [e for e in logs if e["event"] == "llm.end"]
+    assert event["trace_id"] is None
+    assert event["span_id"] is None
+    assert event["output_tokens"] == 2

@@ -1,4 +1,4 @@
-"""The run registry: LangChain run id (its int) → the state of its span, bounded, with a TTL.
+"""The run registry: LangChain run id → the state of its span, bounded, with a TTL.
 
 Reads and writes of single entries rely on ``dict`` operations being atomic (they are
 under CPython's GIL), so the per-token path takes no lock. The lock only guards the

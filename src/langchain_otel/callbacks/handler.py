@@ -100,14 +100,6 @@ def _estimate_tokens(chars: int) -> int:
     return math.ceil(chars / 4)
 
 
-def _key(run_id: Any) -> Any:
-    """The registry key of a run id: its 128-bit int (cheap to hash); others as they are."""
-    try:
-        return run_id.int
-    except AttributeError:
-        return run_id
-
-
 def _run_name(serialized: Any, kwargs: Mapping[str, Any], default: str) -> str:
     name = kwargs.get("name")
     if isinstance(name, str) and name:
@@ -171,7 +163,8 @@ class OTelCallbackHandler(BaseCallbackHandler):
         content_max_length: Characters kept of each captured text part.
         redact: Called on every captured text before truncation.
         use_genai_prices: Look up models missing from ``prices`` in ``genai-prices``
-            (the optional extra ``prices``) — imported on the first lookup.
+            (the optional extra ``prices``), loaded in a background thread by the first
+            handler built with it, then looked up once per model.
         capture_metadata: Add the run's scalar metadata as ``langchain.metadata.*``.
         run_ttl: Seconds after which a run whose end never came is ended as
             ``abandoned``; checked on later starts and by :meth:`sweep`.
@@ -358,10 +351,7 @@ class OTelCallbackHandler(BaseCallbackHandler):
     ) -> None:
         """A streamed chunk: note the first one's time and count them, nothing else."""
         try:
-            try:
-                state = self._runs_get(run_id.int)  # an int key hashes in C, a UUID in Python
-            except AttributeError:
-                state = self._runs_get(run_id)
+            state = self._runs_get(run_id)
             if state is not None:
                 if not state.chunks:
                     state.first_chunk = _runs.clock()
@@ -379,7 +369,7 @@ class OTelCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """A model run ends: response attributes, usage, cost; metrics and ``llm.end``."""
-        state = self._runs.pop(_key(run_id), None)
+        state = self._runs.pop(run_id, None)
         if state is None:
             self._orphan("on_llm_end")
             return
@@ -398,7 +388,7 @@ class OTelCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """A model run fails (status ERROR, ``llm.error``) or is cancelled (not an error)."""
-        state = self._runs.pop(_key(run_id), None)
+        state = self._runs.pop(run_id, None)
         if state is None:
             self._orphan("on_llm_error")
             return
@@ -429,6 +419,7 @@ class OTelCallbackHandler(BaseCallbackHandler):
         name = _run_name(serialized, kwargs, "chain")
         attrs: dict[str, Any] = {}
         self._run_attributes(attrs, run_id, sc.RUN_TYPE_CHAIN, name, tags, metadata)
+        attrs[sc.OUTCOME] = sc.OUTCOME_OK  # set now, in the one start dict; replaced if not ok
         self._start(run_id, parent_run_id, name, SpanKind.INTERNAL, attrs, sc.RUN_TYPE_CHAIN)
 
     @_safe
@@ -481,6 +472,7 @@ class OTelCallbackHandler(BaseCallbackHandler):
                 inputs if inputs is not None else input_str
             )
         self._run_attributes(attrs, run_id, sc.RUN_TYPE_TOOL, name, tags, metadata)
+        attrs[sc.OUTCOME] = sc.OUTCOME_OK  # set now, in the one start dict; replaced if not ok
         span_name = f"{sc.OPERATION_EXECUTE_TOOL} {name}"
         self._start(run_id, parent_run_id, span_name, SpanKind.INTERNAL, attrs, sc.RUN_TYPE_TOOL)
 
@@ -526,6 +518,7 @@ class OTelCallbackHandler(BaseCallbackHandler):
         if self._content.on_spans:
             attrs[sc.GEN_AI_RETRIEVAL_QUERY_TEXT] = self._content.text(query)
         self._run_attributes(attrs, run_id, sc.RUN_TYPE_RETRIEVER, name, tags, metadata)
+        attrs[sc.OUTCOME] = sc.OUTCOME_OK  # set now, in the one start dict; replaced if not ok
         span_name = f"{sc.OPERATION_RETRIEVAL} {name}"
         self._start(run_id, parent_run_id, span_name, SpanKind.CLIENT, attrs, sc.RUN_TYPE_RETRIEVER)
 
@@ -562,13 +555,13 @@ class OTelCallbackHandler(BaseCallbackHandler):
         """Start a span under the parent run's span, else under the current context."""
         context = None
         if parent_run_id is not None:
-            parent = self._runs_get(_key(parent_run_id))
+            parent = self._runs_get(parent_run_id)
             if parent is not None:
                 context = parent.context
                 if context is None:
                     context = parent.context = trace.set_span_in_context(parent.span)
         # A second start of a run id ends the first run (else its span would never end).
-        previous = self._runs.pop(_key(run_id), None)
+        previous = self._runs.pop(run_id, None)
         if previous is not None:
             self._duplicate_start(run_id, previous)
         start = _runs.clock()
@@ -576,7 +569,7 @@ class OTelCallbackHandler(BaseCallbackHandler):
         state = RunState(span, run_type, start)
         state.run_id = attributes.get(sc.LANGCHAIN_RUN_ID, "")
         try:
-            self._runs.add(_key(run_id), state)
+            self._runs.add(run_id, state)
         except BaseException:  # never leave the span open
             span.end()
             raise
@@ -788,7 +781,9 @@ class OTelCallbackHandler(BaseCallbackHandler):
         if not _logs.enabled(logger, level):
             return
         span_context = span.get_span_context()
-        trace_id, span_id = _logs.format_ids(span_context.trace_id, span_context.span_id)
+        trace_id = span_id = None  # a non-recording (no-op) tracer has no ids to join on
+        if span_context.is_valid:
+            trace_id, span_id = _logs.format_ids(span_context.trace_id, span_context.span_id)
         fields: dict[str, Any] = {
             "trace_id": trace_id,
             "span_id": span_id,
@@ -824,26 +819,29 @@ class OTelCallbackHandler(BaseCallbackHandler):
         where: str,
         extra: dict[str, Any] | None = None,
     ) -> None:
-        state = self._runs.pop(_key(run_id), None)
+        state = self._runs.pop(run_id, None)
         if state is None:
             self._orphan(where)
             return
         span = state.span
         if error is None:
-            outcome = sc.OUTCOME_OK
+            outcome = sc.OUTCOME_OK  # already set at start
         elif _is_cancellation(error):
             outcome = sc.OUTCOME_CANCELLED
         else:
             outcome = sc.OUTCOME_ERROR
-            error_type = _error_type(error)
-            span.set_attribute(sc.ERROR_TYPE, error_type)
-            _record_error(span, error, error_type)
         try:
-            span.set_attribute(sc.OUTCOME, outcome)
+            if outcome == sc.OUTCOME_CANCELLED:
+                span.set_attribute(sc.OUTCOME, outcome)
+            elif error is not None:
+                error_type = _error_type(error)
+                span.set_attributes({sc.OUTCOME: outcome, sc.ERROR_TYPE: error_type})
+                _record_error(span, error, error_type)
             if extra:
                 span.set_attributes(extra)
+            span.end()
         finally:
-            _finish(span, outcome)
+            _finish(span, outcome)  # only if the path above failed before ending it
 
     def _abandon(self, run_id: Any, state: RunState) -> None:
         """End a run whose end never came (TTL sweep, eviction, close)."""
