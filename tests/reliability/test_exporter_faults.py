@@ -104,7 +104,7 @@ async def test_sick_backend_never_hurts_the_app(
     sdk_queue_full = [r for r in caplog.records if "Queue full" in r.getMessage()]
     if backend != "healthy":
         # nothing reached the backend: every span is counted as dropped, none silently lost
-        # (the lock-free queue-full check may over-count by a few, never under-count)
+        # (the lock-free queue-full check may over-count by a few here: one ending thread)
         assert runs <= dropped["traces"] <= runs + runs // 100, dropped
         # logged once per signal, however many exports failed
         assert sorted(log["signal"] for log in drop_logs) == sorted(
