@@ -156,6 +156,10 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
     When the backend is slower than the application, the SDK's batch queue fills and each
     new span silently pushes out the oldest (the SDK logs a rate-limited warning, and no
     exporter ever sees those spans). This counts each of them in the :class:`DropCounter`.
+    The check runs just before the span is queued, without a lock (the export thread may
+    hold the SDK's for seconds), so racing threads can make the count off by a few spans
+    (over, when the export thread takes a batch in between; under, when two threads end
+    spans at the same instant).
 
     Example:
         >>> from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
