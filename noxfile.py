@@ -46,7 +46,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """The whole test suite (fast sizes); extra arguments go to pytest."""
-    install_project(session, "otlp", "prometheus", "prices")
+    install_project(session, "otlp", "grpc", "prometheus", "prices")
     session.install(*group("tests"))
     session.run("pytest", "-m", "not stress", *session.posargs)
 
@@ -64,6 +64,13 @@ def demo(session: nox.Session) -> None:
     """The main job: an instrumented LangChain workload; extra arguments go to the CLI."""
     install_project(session, "otlp", "prices")
     session.run("langchain-otel", "demo", *session.posargs)
+
+
+@nox.session
+def report(session: nox.Session) -> None:
+    """Summarise the demo's telemetry files: `nox -s report -- DIR [--html FILE]`."""
+    install_project(session, "otlp", "prices")
+    session.run("langchain-otel", "report", *(session.posargs or ["langchain-otel-telemetry"]))
 
 
 @nox.session
@@ -95,7 +102,7 @@ def phoenix(session: nox.Session) -> None:
     session.install(*group("tests"), "arize-phoenix")
     session.run(
         "pytest",
-        "tests/dashboards",
+        "tests/dashboards/test_phoenix.py",
         "-m",
         "phoenix",
         *session.posargs,

@@ -21,6 +21,7 @@ def _clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     for name in list(os.environ):
         if name.startswith(("OTEL_", "LANGCHAIN_OTEL_")):
             monkeypatch.delenv(name)
+    monkeypatch.delenv("NOX_CURRENT_SESSION", raising=False)  # set when nox runs the tests
     monkeypatch.chdir(tmp_path)
     reset_defaults()
     yield
@@ -94,6 +95,15 @@ def test_demo_then_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "models" in json.loads(capsys.readouterr().out)
 
 
+def test_demo_under_nox_points_at_the_nox_report_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Run by `nox -s demo`, the summary shows the command that works from a fresh clone."""
+    monkeypatch.setenv("NOX_CURRENT_SESSION", "demo")
+    assert main(["demo", "-n", "2", "--out", str(tmp_path / "t")]) == 0
+    assert f"python3 -m nox -s report -- {tmp_path / 't'}" in capsys.readouterr().out
+
+
 def test_demo_over_otlp_to_a_real_receiver(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -145,7 +155,11 @@ def test_config_masks_secrets(
 
 def test_console_script_and_python_m(tmp_path: Path) -> None:
     """The installed console script and python -m langchain_otel run the real thing."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "LANGCHAIN_OTEL"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OTEL_", "LANGCHAIN_OTEL", "NOX_CURRENT_SESSION"))
+    }
     script = shutil.which("langchain-otel", path=str(Path(sys.executable).parent))
     assert script is not None
     demo = subprocess.run(
@@ -178,3 +192,24 @@ def test_console_script_and_python_m(tmp_path: Path) -> None:
     )
     assert bad.returncode == 1
     assert bad.stderr.startswith("langchain-otel: error:")
+
+
+def test_report_html_to_an_unwritable_place_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--html into a folder that does not exist fails cleanly, after printing the table."""
+    (tmp_path / "traces.jsonl").write_text("")
+    assert main(["report", str(tmp_path), "--html", str(tmp_path / "no" / "r.html")]) == 1
+    captured = capsys.readouterr()
+    assert "(no model spans)" in captured.out
+    assert captured.err.startswith("langchain-otel: error: cannot write")
+
+
+def test_demo_into_an_unwritable_folder_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--out that cannot be created is the ConfigurationError of configure(), exit 1."""
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(["demo", "-n", "1", "--out", str(blocker / "sub")]) == 1
+    assert "directory: cannot write telemetry files" in capsys.readouterr().err

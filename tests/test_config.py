@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from opentelemetry import trace
 from opentelemetry.metrics import NoOpMeterProvider
-from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import NoOpTracerProvider
 from structlog.testing import capture_logs
 
@@ -31,8 +31,11 @@ def _clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
     reset_defaults()
+    global_provider = trace.get_tracer_provider()
     yield
     reset_defaults()
+    # set_global=False everywhere here: OpenTelemetry's global provider is never touched.
+    assert trace.get_tracer_provider() is global_provider
 
 
 def _json_lines(path: Path) -> list[dict[str, Any]]:
@@ -270,7 +273,6 @@ def test_dead_backend_drops_counts_logs_once_and_never_raises(
         assert took < 30, "shutdown is bounded by the export timeout"
         # The exporters' own logging: at most the first line per exporter logger.
         otlp_records = [r.name for r in caplog.records if r.name.startswith("opentelemetry.exp")]
-        assert otlp_records
         assert len(otlp_records) == len(set(otlp_records))
         if dead == "HTTP 500":
             assert collector.hits >= 3
@@ -323,16 +325,74 @@ def test_prometheus_from_env_with_busy_port_is_a_clear_error(
             configure(set_global=False)
 
 
-def test_grpc_without_the_extra_names_the_pip_command() -> None:
-    """OTLP/gRPC needs the grpc extra; without it the error gives the pip command."""
+@pytest.mark.parametrize(
+    ("module", "kwargs", "extra"),
+    [
+        (
+            "opentelemetry.exporter.otlp.proto.grpc.trace_exporter",
+            {"endpoint": "http://127.0.0.1:4317", "protocol": "grpc"},
+            "grpc",
+        ),
+        (
+            "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+            {"endpoint": "http://127.0.0.1:4318"},
+            "otlp",
+        ),
+        ("opentelemetry.exporter.prometheus", {"metrics_exporter": "prometheus"}, "prometheus"),
+    ],
+)
+def test_missing_extra_names_the_pip_command(
+    monkeypatch: pytest.MonkeyPatch, module: str, kwargs: dict[str, Any], extra: str
+) -> None:
+    """An exporter whose package cannot be imported raises MissingDependencyError with pip."""
+    monkeypatch.setitem(sys.modules, module, None)  # makes `import module` fail, as if absent
+    with pytest.raises(MissingDependencyError, match=rf"pip install 'langchain-otel\[{extra}\]'"):
+        configure(set_global=False, **kwargs)
+    assert not is_configured()
+
+
+def test_otlp_grpc_reaches_a_real_receiver() -> None:
+    """OTEL_EXPORTER_OTLP_PROTOCOL=grpc: spans arrive at a real gRPC TraceService on loopback."""
+    grpc = pytest.importorskip("grpc", reason="the grpc extra is not installed")
+    from concurrent import futures
+
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+
+    received: list[Any] = []
+
+    class TraceService(trace_service_pb2_grpc.TraceServiceServicer):  # type: ignore[misc]
+        def Export(self, request: Any, context: Any) -> Any:
+            received.append(request)
+            return trace_service_pb2.ExportTraceServiceResponse()
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(TraceService(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
     try:
-        import opentelemetry.exporter.otlp.proto.grpc  # noqa: F401
-    except ImportError:
-        with pytest.raises(MissingDependencyError, match=r"pip install 'langchain-otel\[grpc\]'"):
-            configure(endpoint="http://127.0.0.1:4317", protocol="grpc", set_global=False)
-    else:  # pragma: no cover - the extra is installed
-        telemetry = configure(endpoint="http://127.0.0.1:4317", protocol="grpc", set_global=False)
-        assert telemetry.config["traces_protocol"] == "grpc"
+        telemetry = configure(
+            endpoint=f"http://127.0.0.1:{port}",
+            protocol="grpc",
+            metrics_exporter="none",
+            logs_exporter="none",
+            timeout=5.0,
+            set_global=False,
+        )
+        assert telemetry.config["traces_endpoint"] == f"http://127.0.0.1:{port}"
+        with telemetry.tracer_provider.get_tracer("t").start_as_current_span("over-grpc"):
+            pass
+        shutdown()
+    finally:
+        server.stop(None)
+    spans = [
+        span.name
+        for request in received
+        for resource in request.resource_spans
+        for scope in resource.scope_spans
+        for span in scope.spans
+    ]
+    assert spans == ["over-grpc"]
+    assert telemetry.dropped["traces"] == 0
 
 
 def test_set_global_installs_the_providers_once() -> None:
@@ -366,8 +426,54 @@ except ConfigurationError as exc:
     )
 
 
-def test_tests_never_touch_the_global_provider() -> None:
-    """Sanity: the in-process tests above left OpenTelemetry's global tracer provider alone."""
-    from opentelemetry import trace
+def _spans_through_configure(tmp_path: Path, count: int) -> Path:
+    telemetry = configure(
+        directory=tmp_path / "capped",
+        max_file_bytes=20_000,
+        backup_count=2,
+        metrics_exporter="none",
+        logs_exporter="none",
+        set_global=False,
+    )
+    tracer = telemetry.tracer_provider.get_tracer("t")
+    for index in range(count):
+        with tracer.start_as_current_span("op", attributes={"i": index, "pad": "x" * 200}):
+            pass
+        if index % 50 == 49:
+            telemetry.force_flush()
+    shutdown()
+    assert telemetry.dropped["traces"] == 0
+    return tmp_path / "capped"
 
-    assert not isinstance(trace.get_tracer_provider(), TracerProvider)
+
+def test_files_stay_capped_through_configure(tmp_path: Path) -> None:
+    """max_file_bytes/backup_count reach the writers: the folder never exceeds its cap."""
+    folder = _spans_through_configure(tmp_path, 400)
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == ["traces.jsonl", "traces.jsonl.1", "traces.jsonl.2"]
+    _assert_capped(folder, 20_000)
+
+
+def _assert_capped(folder: Path, cap: int) -> None:
+    """Each file is within the cap, unless it holds a single line longer than the cap."""
+    for path in folder.iterdir():
+        lines = path.read_bytes().splitlines(keepends=True)
+        assert path.stat().st_size <= max([cap, *(len(line) for line in lines)]), path.name
+        if len(lines) > 1:
+            assert path.stat().st_size <= cap, path.name
+        for line in lines:
+            assert json.loads(line)["resourceSpans"]
+
+
+@pytest.mark.stress
+def test_files_stay_capped_under_a_long_run(tmp_path: Path) -> None:
+    """20 000 spans through configure(): still three files, within the cap, all lines whole."""
+    folder = _spans_through_configure(tmp_path, 20_000)
+    assert len(list(folder.iterdir())) == 3
+    _assert_capped(folder, 20_000)
+    last = (folder / "traces.jsonl").read_text().splitlines()[-1]
+    spans = json.loads(last)["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    indexes = [
+        int(a["value"]["intValue"]) for s in spans for a in s["attributes"] if a["key"] == "i"
+    ]
+    assert indexes[-1] == 19_999

@@ -17,6 +17,7 @@ right before it, giving the reason::
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -229,11 +230,14 @@ class _PageRunner:
         request = {"payload": str(payload), "cwd": str(cwd), "output": str(output)}
         self._server.stdin.write(json.dumps(request) + "\n")
         self._server.stdin.flush()
-        pid = json.loads(self._server.stdout.readline())["pid"]
+        pid = json.loads(self._server.stdout.readline() or '{"pid": null}')["pid"]
+        assert pid is not None, "the page server died; run the page alone to see why"
         timer = threading.Timer(PAGE_TIMEOUT_S, os.kill, (pid, signal.SIGKILL))
         timer.start()
         try:
-            returncode = json.loads(self._server.stdout.readline())["returncode"]
+            returncode = json.loads(self._server.stdout.readline() or '{"returncode": -1}')[
+                "returncode"
+            ]
         finally:
             timer.cancel()
         return returncode, output.read_text()
@@ -330,6 +334,20 @@ def test_runner_reports_the_failing_markdown_line(tmp_path: Path, page_runner: _
     assert f'File "{page}", line 10' in output
 
 
+def test_pycon_blocks_check_their_output(tmp_path: Path, page_runner: _PageRunner) -> None:
+    """A ```pycon block runs as a doctest in the page's namespace: wrong output fails."""
+    results = []
+    for shown in ("3", "4"):
+        text = f"```python\nx = 1\n```\n\n```pycon\n>>> x + 2\n{shown}\n```\n"
+        blocks = [{"path": "page.md", "line": b.line, **_code(b)} for b in parse_blocks(text, "")]
+        payload = tmp_path / f"pycon-{shown}.json"
+        payload.write_text(json.dumps(blocks))
+        results.append(page_runner.run(payload, tmp_path))
+    assert results[0] == (0, "")
+    assert results[1][0] == 1
+    assert "Expected:\n    4\nGot:\n    3" in results[1][1]
+
+
 def test_pages_do_not_leak_into_each_other(tmp_path: Path, page_runner: _PageRunner) -> None:
     """Each page runs in a fresh process: a global set by one page is gone in the next."""
     first, second = tmp_path / "first.json", tmp_path / "second.json"
@@ -353,6 +371,7 @@ class _AnyTagLoader(yaml.SafeLoader):
 _AnyTagLoader.add_multi_constructor("", lambda _loader, _suffix, _node: None)
 
 
+@functools.cache
 def _load_hooks() -> ModuleType:
     spec = importlib.util.spec_from_file_location("_docs_hooks", HOOKS / "generated.py")
     assert spec is not None
@@ -360,6 +379,13 @@ def _load_hooks() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@functools.cache
+def _generated_pages() -> dict[str, str]:
+    """The pages the mkdocs hook generates (built once per test session)."""
+    pages: dict[str, str] = _load_hooks().generated_pages()
+    return pages
 
 
 def _nav_pages(node: object) -> list[str]:
@@ -377,8 +403,18 @@ def test_nav_lists_every_page_and_every_nav_page_exists() -> None:
     config = yaml.load((ROOT / "mkdocs.yml").read_text(), Loader=_AnyTagLoader)
     nav = _nav_pages(config["nav"])
     assert len(nav) == len(set(nav)), "a page is listed twice in the nav"
-    on_disk = {p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md") if HOOKS not in p.parents}
-    generated = set(_load_hooks().generated_pages())
+    excluded = [
+        line.strip()
+        for line in str(config.get("exclude_docs") or "").splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
+    on_disk = {
+        page
+        for page in (p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md"))
+        if not any(page.startswith(x) if x.endswith("/") else page == x for x in excluded)
+    }
+    assert "hooks/" in excluded
+    generated = set(_generated_pages())
     assert not on_disk & generated, "a generated page also exists on disk"
     assert sorted(on_disk - set(nav)) == [], "pages missing from the nav"
     assert sorted(set(nav) - on_disk - generated) == [], "nav entries without a page"
@@ -391,7 +427,7 @@ def test_semconv_page_lists_every_name_we_emit() -> None:
     """The generated reference names every constant of the constants module, from code."""
     from langchain_otel.callbacks import _semconv as sc
 
-    page = _load_hooks().generated_pages()["reference/semconv.md"]
+    page = _generated_pages()["reference/semconv.md"]
     constants = {
         name: value
         for name, value in vars(sc).items()
@@ -411,10 +447,36 @@ def test_semconv_page_lists_every_name_we_emit() -> None:
 def test_environment_page_lists_every_variable_the_code_reads() -> None:
     """Every OTEL_* / LANGCHAIN_OTEL_* name spelled in src/ is on the generated page."""
     hooks = _load_hooks()
-    page = hooks.generated_pages()["reference/environment-variables.md"]
+    page = _generated_pages()["reference/environment-variables.md"]
     in_source = hooks._variables_in_source()
     assert "OTEL_SERVICE_NAME" in in_source  # the scan itself works
     assert "OTEL_TRACES_EXPORTER" in in_source  # f"OTEL_{signal}_EXPORTER" expanded
     missing = sorted(name for name in in_source if f"| `{name}` |" not in page)
     assert missing == [], f"variables read by the code but not documented: {missing}"
     assert "| — |" not in page, "a variable without a meaning"
+
+
+def test_api_reference_covers_the_public_api() -> None:
+    """Every name in langchain_otel.__all__ is rendered by reference/api.md."""
+    import langchain_otel
+
+    page = (DOCS / "reference" / "api.md").read_text()
+    rendered = set(re.findall(r"^\s+- (\w+)$", page, flags=re.MULTILINE))
+    missing = sorted(set(langchain_otel.__all__) - rendered - {"__version__"})
+    assert missing == [], f"public names missing from reference/api.md: {missing}"
+    for module in ("langchain_otel.llms", "langchain_otel.testing"):
+        assert f"::: {module}\n" in page
+
+
+def test_introduction_lists_every_extra() -> None:
+    """The extras table of docs/index.md matches pyproject.toml's optional dependencies."""
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    rows = re.findall(r"^\| `(\w+)` \| `([\w.-]+)` \|", (DOCS / "index.md").read_text(), re.M)
+    documented = dict(rows)
+    assert set(documented) == set(extras)
+    for name, requirements in extras.items():
+        assert any(r.startswith(documented[name]) for r in requirements), name

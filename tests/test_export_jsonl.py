@@ -137,6 +137,26 @@ def test_metrics_round_trip(tmp_path: Path) -> None:
     assert sorted(point["count"] for point in points) == ["1", "1"]
 
 
+def test_metric_exemplars_keep_hex_trace_ids(tmp_path: Path) -> None:
+    """Exemplars recorded inside a span carry hex ids and round-trip exactly."""
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    histogram = provider.get_meter("m").create_histogram("gen_ai.client.operation.duration", "s")
+    tracer = TracerProvider().get_tracer("t")
+    with tracer.start_as_current_span("op") as span:
+        histogram.record(0.3, {"gen_ai.request.model": "echo-small"})
+    data = reader.get_metrics_data()
+    assert data is not None
+    path = tmp_path / "metrics.jsonl"
+    JsonlMetricExporter(path).export(data)
+    (line,) = _lines(path)
+    assert from_otlp_json(line, ExportMetricsServiceRequest()) == encode_metrics(data)
+    metric = line["resourceMetrics"][0]["scopeMetrics"][0]["metrics"][0]
+    (exemplar,) = metric["histogram"]["dataPoints"][0]["exemplars"]
+    assert exemplar["traceId"] == format(span.get_span_context().trace_id, "032x")
+    assert exemplar["spanId"] == format(span.get_span_context().span_id, "016x")
+
+
 def test_structlog_events_land_in_logs_with_trace_context(tmp_path: Path) -> None:
     """The bridge emits structlog events to OTel logs with the current span, and passes them on."""
     path = tmp_path / "logs.jsonl"
@@ -172,6 +192,26 @@ def test_structlog_events_land_in_logs_with_trace_context(tmp_path: Path) -> Non
     finished = memory.get_finished_logs()
     parsed = [from_otlp_json(line, ExportLogsServiceRequest()) for line in lines]
     assert parsed == [encode_logs([record]) for record in finished]
+
+
+def test_bridge_records_exceptions() -> None:
+    """log.exception() in an except block puts the exception on the log record."""
+    memory = InMemoryLogRecordExporter()
+    provider = LoggerProvider()
+    provider.add_log_record_processor(SimpleLogRecordProcessor(memory))
+    log = structlog.wrap_logger(structlog.ReturnLogger(), processors=[OTelLogsBridge(provider)])
+    try:
+        raise ValueError("bad input")
+    except ValueError:
+        log.exception("request.failed", request=3)
+    (finished,) = memory.get_finished_logs()
+    attributes = dict(finished.log_record.attributes or {})
+    assert finished.log_record.body == "request.failed"
+    assert finished.log_record.severity_text == "ERROR"
+    assert attributes["request"] == 3
+    assert attributes["exception.type"] == "ValueError"
+    assert attributes["exception.message"] == "bad input"
+    assert 'raise ValueError("bad input")' in str(attributes["exception.stacktrace"])
 
 
 def test_bridge_never_raises() -> None:

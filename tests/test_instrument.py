@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from importlib.metadata import entry_points
+from pathlib import Path
 
 import pytest
 
@@ -134,3 +138,35 @@ def test_instrument_builds_a_handler_from_options(telemetry: Telemetry) -> None:
     EchoLLM(n=2).invoke("abc")
     (span,) = telemetry.spans
     assert "gen_ai.input.messages" in (span.attributes or {})
+
+
+def test_opentelemetry_instrument_command_loads_us(tmp_path: Path) -> None:
+    """`opentelemetry-instrument python app.py` instruments LangChain through our entry point."""
+    command = Path(sys.executable).parent / "opentelemetry-instrument"
+    if not command.exists():
+        pytest.skip("opentelemetry-instrument is not installed next to this interpreter")
+    app = tmp_path / "app.py"
+    app.write_text(
+        "from langchain_otel import is_instrumented\n"
+        "from langchain_otel.llms import EchoLLM\n"
+        "print('instrumented:', is_instrumented())\n"
+        "print(EchoLLM(n=3).invoke('hello'))\n",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env |= {
+        "OTEL_TRACES_EXPORTER": "none",
+        "OTEL_METRICS_EXPORTER": "none",
+        "OTEL_LOGS_EXPORTER": "none",
+    }
+    done = subprocess.run(
+        [str(command), sys.executable, str(app)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "instrumented: True" in done.stdout
+    assert "hel" in done.stdout

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 import sys
 import time
@@ -324,13 +325,19 @@ def _summary(result: DemoResult, telemetry: Telemetry, endpoint: str | None) -> 
         )
     if telemetry.directory is not None:
         directory = telemetry.directory
+        # Under `nox -s demo` the command is not on the user's PATH: show the nox session.
+        command = (
+            "python3 -m nox -s report --"
+            if os.environ.get("NOX_CURRENT_SESSION")
+            else "langchain-otel report"
+        )
         lines += [
             "",
             f"telemetry  written to {directory}/",
             "           traces.jsonl, metrics.jsonl, logs.jsonl: OTLP JSON Lines, one export",
             "           request per line (a Collector's otlpjsonfile receiver can replay them)",
-            f"read it    langchain-otel report {directory}",
-            f"           langchain-otel report {directory} --html report.html",
+            f"read it    {command} {directory}",
+            f"           {command} {directory} --html report.html",
         ]
     else:
         lines += [
@@ -358,7 +365,7 @@ def run_demo(
         >>> run_demo(requests=3, concurrency=3, out_dir=tempfile.mkdtemp(), stdout=out,
         ...          stderr=io.StringIO())
         0
-        >>> "langchain-otel report" in out.getvalue()
+        >>> "read it" in out.getvalue() and "report" in out.getvalue()
         True
     """
     stdout = stdout or sys.stdout

@@ -77,6 +77,7 @@ def instrument(
     capture_metadata: bool = False,
     run_ttl: float = 600.0,
     max_runs: int = 10_000,
+    strict: bool = False,
 ) -> OTelCallbackHandler:
     """Give every LangChain run an :class:`~langchain_otel.OTelCallbackHandler`.
 
@@ -96,6 +97,7 @@ def instrument(
         capture_metadata: See the handler.
         run_ttl: See the handler.
         max_runs: See the handler.
+        strict: See the handler.
 
     Returns:
         The installed handler (``open_runs``, ``internal_errors``, ``close()``).
@@ -126,6 +128,7 @@ def instrument(
                 capture_metadata=capture_metadata,
                 run_ttl=run_ttl,
                 max_runs=max_runs,
+                strict=strict,
             )
         if not _slot.registered:
             register_configure_hook(

@@ -50,13 +50,14 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 from opentelemetry.trace import NoOpTracerProvider
 from opentelemetry.trace import TracerProvider as APITracerProvider
 from opentelemetry.util.re import parse_env_headers
 
 from langchain_otel._export._counting import (
     OTLP_LOGGERS,
+    CountingBatchSpanProcessor,
     CountingLogExporter,
     CountingMetricExporter,
     CountingSpanExporter,
@@ -384,9 +385,9 @@ def _resolve(  # noqa: PLR0912, PLR0915 - one flat list of settings reads best
         )
         if exporter is not None and per_signal[signal] is None and exporter == "prometheus":
             names_raw = "prometheus" if signal == "metrics" else "none"
-        setting = {
-            "argument": f"{signal}_exporter" if per_signal[signal] is not None else "exporter",
-        }.get(r.sources[f"{signal}_exporter"], r.sources[f"{signal}_exporter"])
+        setting = r.sources[f"{signal}_exporter"]  # the variable's name, or "argument"
+        if setting == "argument":
+            setting = f"{signal}_exporter" if per_signal[signal] is not None else "exporter"
         names = _exporter_names(signal, names_raw, setting)
         if "otlp" in names and sig_endpoint is None:
             sig_endpoint = _signal_url(_DEFAULT_ENDPOINTS[sig_protocol], signal, sig_protocol)
@@ -512,7 +513,7 @@ def _build(config: dict[str, Any]) -> Telemetry:
             continue
         span_exporter = _exporter("traces", name, config, directory, otlp)
         tracer_provider.add_span_processor(
-            BatchSpanProcessor(CountingSpanExporter(span_exporter, counter))
+            CountingBatchSpanProcessor(CountingSpanExporter(span_exporter, counter), counter)
         )
 
     readers: list[MetricReader] = []

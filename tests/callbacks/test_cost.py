@@ -127,3 +127,22 @@ def test_price_book_looks_up_each_model_once() -> None:
         assert book.price("p", "a") is not None
         assert book.price("p", "b") is None
     assert calls == ["a", "b"]
+
+
+def test_genai_prices_is_loaded_in_the_background_once() -> None:
+    """Handlers warm genai-prices up in one background thread per process."""
+    import threading
+    import time
+
+    from langchain_otel.callbacks import _cost
+
+    with capture_telemetry():
+        pass
+    _cost.warm_up()
+    _cost.warm_up()
+    assert _cost._warm_started
+    deadline = time.monotonic() + 10
+    while any(t.name == "langchain-otel-prices" for t in threading.enumerate()):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert "genai_prices" in sys.modules

@@ -12,6 +12,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD_DIR = ROOT / "dashboards"
 SCHEMA_FILE = DASHBOARD_DIR / "schema" / "grafana-dashboard.schema.json"
+PANEL_SCHEMA_DIR = DASHBOARD_DIR / "schema" / "panels"
 
 #: What Grafana substitutes for its built-in interval variables, for evaluation in tests.
 BUILTIN_VALUES = {

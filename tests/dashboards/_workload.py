@@ -1,9 +1,10 @@
 """An instrumented LangChain workload kept running in a background thread.
 
 EchoLLM chains (`prompt | EchoLLM | parser`) on two models, through the real handler: plain
-calls, streams, failures (before the first chunk and mid-stream), streams closed early and
-tasks cancelled mid-call. It loops until stopped, so a scraping Prometheus keeps seeing fresh
-samples of every series while the dashboards' queries are evaluated.
+calls, streams, failures (before the first chunk and mid-stream), streams closed early,
+streams left open (abandoned) and tasks cancelled mid-call. It loops until stopped, so a
+scraping Prometheus keeps seeing fresh samples of every series while the dashboards' queries
+are evaluated.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class Workload:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="workload", daemon=True)
         self._error: BaseException | None = None
+        self._abandoned: list[Any] = []
 
     def __enter__(self) -> Workload:
         self._thread.start()
@@ -109,6 +111,12 @@ class Workload:
                 break
         await stream.aclose()  # type: ignore[attr-defined]
         self.outcomes["cancelled"] += 1
+        # A stream read once and then left open (kept referenced, never closed): its end
+        # never comes, so the handler's TTL sweep ends it as abandoned (given a short run_ttl).
+        abandoned = _chain(fast).astream(question, self.config)
+        await anext(abandoned)
+        self._abandoned.append(abandoned)
+        self.outcomes["abandoned"] += 1
         # A task cancelled in the middle of a slow call.
         slow_llm = EchoLLM(n=24, model_name=model, time_to_first_token=0.5)
         task = asyncio.create_task(_chain(slow_llm).ainvoke(question, self.config))

@@ -7,6 +7,9 @@ API (`GET /v1/projects/{project}/spans`). Each span is compared with the copy an
 exporter kept: ids, names, parents, status and every `gen_ai.*` / `langchain_otel.*`
 attribute must survive the trip.
 
+A second test runs the CLI itself, `langchain-otel demo --endpoint URL`, against the same
+server and checks the demo's traces.
+
 Skipped when the `phoenix` command is missing; `nox -s phoenix` installs `arize-phoenix`
 into its own environment and runs this test.
 """
@@ -16,9 +19,12 @@ from __future__ import annotations
 import asyncio
 import math
 import os
+import re
 import shutil
 import subprocess
+import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -240,3 +246,72 @@ def test_failures_and_cancellations(exported: tuple[list[ReadableSpan], dict[str
         else:
             assert copy["status_code"] != "ERROR"
             assert "error.type" not in copy["attributes"]
+
+
+DEMO_PROJECT = "langchain-otel-demo"
+DEMO_REQUESTS = 20
+
+
+def test_the_demo_cli_exports_its_traces_to_phoenix(phoenix: Phoenix, tmp_path: Path) -> None:
+    """`langchain-otel demo --endpoint URL` sends whole traces Phoenix can show.
+
+    Phoenix takes traces only (it answers 405 to metrics and logs): the demo must still
+    succeed, and every request must arrive as a trace demo.request → chain → model span
+    whose outcomes match the demo's own summary.
+    """
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("OTEL_")},
+        "OTEL_RESOURCE_ATTRIBUTES": f"openinference.project.name={DEMO_PROJECT}",
+    }
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "langchain_otel",
+            "demo",
+            "--requests",
+            str(DEMO_REQUESTS),
+            "--endpoint",
+            phoenix.url,
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = re.search(r"(\d+) ok, (\d+) errors?, (\d+) cancelled", result.stdout)
+    assert summary, result.stdout
+    expected = Counter(
+        {"ok": int(summary[1]), "error": int(summary[2]), "cancelled": int(summary[3])}
+    )
+
+    deadline = time.monotonic() + 60
+    spans: dict[str, dict[str, Any]] = {}
+    while time.monotonic() < deadline:
+        spans = {s["context"]["span_id"]: s for s in phoenix.spans(DEMO_PROJECT)}
+        roots = [s for s in spans.values() if s["name"] == "demo.request"]
+        models = [s for s in spans.values() if s["name"].startswith("text_completion ")]
+        if len(roots) == DEMO_REQUESTS and len(models) == DEMO_REQUESTS:
+            break
+        time.sleep(0.5)
+    assert len(roots) == DEMO_REQUESTS
+    assert all(root["parent_id"] is None for root in roots)
+    assert len(models) == DEMO_REQUESTS
+    for model in models:
+        chain = spans[model["parent_id"]]
+        assert chain["name"] == "RunnableSequence"
+        assert spans[chain["parent_id"]]["name"] == "demo.request"
+        assert chain["context"]["trace_id"] == model["context"]["trace_id"]
+        attributes = model["attributes"]
+        assert attributes["gen_ai.operation.name"] == "text_completion"
+        assert attributes["gen_ai.provider.name"] == "echo"
+        assert model["name"] == f"text_completion {attributes['gen_ai.request.model']}"
+        if attributes["langchain_otel.outcome"] == "ok":
+            assert attributes["gen_ai.usage.input_tokens"] > 0
+            assert attributes["gen_ai.usage.output_tokens"] > 0
+    outcomes = Counter(m["attributes"]["langchain_otel.outcome"] for m in models)
+    assert outcomes == expected
+    assert set(outcomes) == {"ok", "error", "cancelled"}

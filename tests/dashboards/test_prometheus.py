@@ -51,6 +51,8 @@ JOB = "langchain-otel-workload"
 WAIT_FOR_DATA_S = 60
 #: USD per million input/output tokens of the workload's models (EchoLLM has no real price).
 PRICES_PER_MILLION = {"echo-small": (0.5, 1.5), "echo-large": (3.0, 15.0)}
+#: The handler's run_ttl: the workload's streams left open are ended as abandoned after it.
+ABANDON_AFTER_S = 1.0
 PANEL_QUERIES = [q for path in dashboard_files() for q in prometheus_queries(path)]
 VARIABLE_QUERIES = [q for path in dashboard_files() for q in variable_queries(path)]
 _LABEL_VALUES = re.compile(r"^label_values\((?P<match>.+),\s*(?P<label>\w+)\)$", re.DOTALL)
@@ -101,6 +103,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
                 for model, (i, o) in PRICES_PER_MILLION.items()
             },
             use_genai_prices=False,
+            run_ttl=ABANDON_AFTER_S,
         )
         prometheus = PrometheusServer(
             tmp_path_factory.mktemp("prometheus"), target=f"{address[0]}:{address[1]}", job=JOB
@@ -126,7 +129,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
 def test_the_workload_is_scraped(live: Live) -> None:
     """Prometheus scrapes the workload's endpoint and the workload runs every outcome."""
     assert live.prometheus.targets_up()
-    assert set(live.workload.outcomes) == {"ok", "error", "cancelled"}
+    assert set(live.workload.outcomes) == {"ok", "error", "cancelled", "abandoned"}
 
 
 @pytest.mark.parametrize("query", PANEL_QUERIES, ids=lambda q: q.id)
@@ -172,14 +175,14 @@ def test_error_panel_names_the_exception(live: Live) -> None:
 
 
 def test_cancellations_are_not_errors(live: Live) -> None:
-    """Closed streams and cancelled tasks show up as cancelled, never as errors."""
+    """Closed streams, cancelled tasks and abandoned streams are never errors."""
     outcomes = {
         labels["langchain_otel_outcome"] for labels in _labels(live, "Cancelled and abandoned / s")
     }
-    assert outcomes == {"cancelled"}
+    assert outcomes == {"cancelled", "abandoned"}
     cancelled_errors = live.prometheus.query(
         "gen_ai_client_operation_duration_seconds_count"
-        '{langchain_otel_outcome="cancelled", error_type!=""}'
+        '{langchain_otel_outcome=~"cancelled|abandoned", error_type!=""}'
     )
     assert cancelled_errors == []
 

@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from langchain_otel import ModelPrice, OTelCallbackHandler
 from langchain_otel.callbacks import _semconv
 from tests.dashboards._dashboards import (
+    PANEL_SCHEMA_DIR,
     SCHEMA_FILE,
     dashboard_files,
     iter_panels,
@@ -88,6 +89,45 @@ def test_schema_rejects_broken_dashboards(schema: dict[str, Any], mutate: Any, w
     errors = _errors(schema, dashboard)
     assert errors
     assert any(error.startswith(where) for error in errors), errors
+
+
+def _panel_schema(panel_type: str, kind: str) -> dict[str, Any] | None:
+    path = PANEL_SCHEMA_DIR / f"{panel_type}.{kind}.schema.json"
+    if not path.exists():
+        return None
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=IDS)
+def test_panel_options_match_their_plugin_schema(path: Path) -> None:
+    """Each panel's options (and custom field config) validate against its plugin's schema."""
+    checked = 0
+    for panel in iter_panels(load(path)):
+        if panel["type"] == "row":
+            continue
+        options_schema = _panel_schema(panel["type"], "options")
+        assert options_schema is not None, f"no schema for panel type {panel['type']!r}"
+        assert _errors(options_schema, panel["options"]) == [], panel["title"]
+        custom = panel["fieldConfig"]["defaults"].get("custom")
+        custom_schema = _panel_schema(panel["type"], "fieldconfig")
+        if custom is not None:
+            assert custom_schema is not None, panel["type"]
+            assert _errors(custom_schema, custom) == [], panel["title"]
+        checked += 1
+    assert checked > 5
+
+
+def test_panel_schemas_reject_typos() -> None:
+    """The panel schemas are strict too: an unknown option fails."""
+    schema = _panel_schema("timeseries", "options")
+    assert schema is not None
+    good = {
+        "legend": {"displayMode": "list", "placement": "bottom", "showLegend": True, "calcs": []},
+        "tooltip": {"mode": "single", "sort": "none"},
+    }
+    assert _errors(schema, good) == []
+    assert _errors(schema, {**good, "legnd": {}}) != []
 
 
 @pytest.mark.parametrize("path", DASHBOARDS, ids=IDS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import ssl
 from typing import Any
 
 import httpx
@@ -23,6 +24,8 @@ from langchain_otel.llms._http import (
     is_retryable,
     map_httpx_errors,
     retry_after_seconds,
+    ssl_context,
+    unused_ssl_context,
 )
 from langchain_otel.llms._wire import StreamState, parse_completion, stripped_stop
 
@@ -321,3 +324,24 @@ class TestTimeoutField:
         llm = OpenAICompatibleLLM(base_url="http://h/v1", model="m", timeout=timeout)
         assert llm._httpx_timeout is timeout
         assert json.loads(llm.model_dump_json())["timeout"]["read"] == 30.0
+
+
+class TestTLS:
+    """The CA bundle is loaded once per process, at construction, and only for https."""
+
+    def test_https_loads_the_shared_context_at_construction(self) -> None:
+        """Two https models share one verifying context, built before any event loop."""
+        ssl_context.cache_clear()
+        first = OpenAICompatibleLLM(base_url="https://h/v1", model="m")
+        assert ssl_context.cache_info().currsize == 1
+        second = OpenAICompatibleLLM(base_url="https://other/v1", model="m")
+        assert first._ssl_context() is second._ssl_context() is ssl_context()
+        assert ssl_context().verify_mode == ssl.CERT_REQUIRED
+
+    def test_plain_http_needs_no_ca_bundle(self) -> None:
+        """http:// clients get the cheap context; verify=False is honoured for https."""
+        assert OpenAICompatibleLLM(base_url="http://h/v1", model="m")._ssl_context() is (
+            unused_ssl_context()
+        )
+        insecure = OpenAICompatibleLLM(base_url="https://h/v1", model="m", verify=False)
+        assert insecure._ssl_context() is False

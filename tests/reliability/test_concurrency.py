@@ -136,13 +136,15 @@ async def test_astreams_and_threaded_batches_keep_traces_apart(
 ) -> None:
     """Thousands of astreams plus 4 threads x batch(8), one handler: every trace is its own."""
     rounds = max(2, streams // 200)
-    with capture_telemetry(strict=True) as telemetry:
+    # every stream holds 4 runs in flight at once: max_runs must cover the peak
+    with capture_telemetry(strict=True, max_runs=5 * streams) as telemetry:
         handler = telemetry.handler
         keys, elapsed = await _run_mixed(handler, streams, rounds)
         figures = check_traces(telemetry.spans, keys)
         assert handler.open_runs == 0
         assert handler.internal_errors == 0
         assert handler.orphan_callbacks == 0
+        assert handler.evicted_runs == 0
     record(
         request,
         astreams=streams,
@@ -154,7 +156,7 @@ async def test_astreams_and_threaded_batches_keep_traces_apart(
     )
 
 
-@sizes(300, 3_000, "streams")
+@sizes(300, 2_000, "streams")
 async def test_instrument_gives_every_run_one_trace_without_doubles(
     streams: int, request: pytest.FixtureRequest
 ) -> None:
@@ -188,7 +190,7 @@ async def test_instrument_gives_every_run_one_trace_without_doubles(
     record(request, runs=len(all_keys), open_runs=handler.open_runs, **figures)
 
 
-@sizes(200, 2_000, "streams")
+@sizes(200, 1_000, "streams")
 def test_astreams_under_anyio_asyncio_backend(streams: int, request: pytest.FixtureRequest) -> None:
     """anyio task groups (asyncio backend) running astreams: every trace is its own."""
     with capture_telemetry(strict=True) as telemetry:
@@ -278,3 +280,22 @@ def test_handler_under_trio_tasks(runs: int, request: pytest.FixtureRequest) -> 
         assert len(by_trace) == runs
         assert all(len(v) == 1 for v in by_trace.values())
     record(request, backend="trio", runs=runs, spans=len(spans), outcomes=dict(outcomes))
+
+
+async def test_more_runs_than_max_runs_are_evicted_counted_and_said_once(
+    request: pytest.FixtureRequest,
+) -> None:
+    """A peak above max_runs: the oldest live runs end as abandoned, counted, logged once."""
+    with capture_telemetry(max_runs=40) as telemetry:
+        handler = telemetry.handler
+        keys = [f"e{i}" for i in range(50)]  # 50 streams x 4 runs in flight > 40
+        await _astream_all(_chain(), handler, keys)
+        outcomes: dict[str, int] = defaultdict(int)
+        for span in telemetry.spans:
+            outcomes[str((span.attributes or {})["langchain_otel.outcome"])] += 1
+        full = [log for log in telemetry.logs if "max_runs=40" in str(log.get("error", ""))]
+        assert handler.evicted_runs > 0
+        assert outcomes["abandoned"] == handler.evicted_runs
+        assert len(full) == 1
+        assert handler.open_runs == 0
+    record(request, streams=50, max_runs=40, evicted=handler.evicted_runs, outcomes=dict(outcomes))

@@ -18,10 +18,11 @@ from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
 from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 __all__ = [
     "OTLP_LOGGERS",
+    "CountingBatchSpanProcessor",
     "CountingLogExporter",
     "CountingMetricExporter",
     "CountingSpanExporter",
@@ -129,6 +130,54 @@ class DropCounter:
         """A copy of the counts."""
         with self._lock:
             return dict(self._counts)
+
+
+def queue_is_full(processor: Any) -> bool:
+    """Whether an SDK batch processor's queue is full (the next item evicts the oldest).
+
+    Reads the SDK's internal queue; False when a future SDK hides it (counting degrades,
+    nothing breaks).
+
+    Example:
+        >>> queue_is_full(object())
+        False
+    """
+    try:
+        inner = processor._batch_processor
+        queue = inner._queue
+        return not inner._shutdown and queue.maxlen is not None and len(queue) >= queue.maxlen
+    except Exception:
+        return False
+
+
+class CountingBatchSpanProcessor(BatchSpanProcessor):
+    """A ``BatchSpanProcessor`` that counts the spans its full queue evicts.
+
+    When the backend is slower than the application, the SDK's batch queue fills and each
+    new span silently pushes out the oldest (the SDK logs a rate-limited warning, and no
+    exporter ever sees those spans). This counts each of them in the :class:`DropCounter`.
+    The check runs just before the span is queued, without a lock (the export thread may
+    hold the SDK's for seconds), so racing threads can make the count off by a few spans
+    (over, when the export thread takes a batch in between; under, when two threads end
+    spans at the same instant).
+
+    Example:
+        >>> from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+        ...     InMemorySpanExporter,
+        ... )
+        >>> processor = CountingBatchSpanProcessor(InMemorySpanExporter(), DropCounter())
+        >>> processor.shutdown()
+    """
+
+    def __init__(self, exporter: SpanExporter, counter: DropCounter, **options: Any) -> None:
+        super().__init__(exporter, **options)
+        self._counter = counter
+
+    def on_end(self, span: ReadableSpan) -> None:
+        """Queue the span; count the one it evicts when the queue is full."""
+        if queue_is_full(self):
+            self._counter.add("traces", 1, "the export queue is full: the backend is too slow")
+        super().on_end(span)
 
 
 def _points(metrics_data: MetricsData) -> int:

@@ -10,6 +10,8 @@ protobuf's base64). The messages come from the official encoders of
 
 Files are capped: when a line would push a file over ``max_bytes``, it is renamed to
 ``NAME.1`` (older backups shift to ``.2`` …, the oldest beyond ``backup_count`` is deleted).
+Lines are never split, so a file exceeds ``max_bytes`` only when it holds one line (one
+export batch) larger than the cap.
 """
 
 from __future__ import annotations
@@ -90,6 +92,51 @@ def _ids_to_base64(node: Any) -> Any:
     return node
 
 
+def _hex_in_place(node: dict[str, Any]) -> None:
+    for key in _ID_KEYS:
+        value = node.get(key)
+        if isinstance(value, str):
+            node[key] = base64.b64decode(value).hex()
+
+
+def _fix_spans(data: dict[str, Any]) -> None:
+    for resource in data["resourceSpans"]:
+        for scope in resource.get("scopeSpans", ()):
+            for span in scope.get("spans", ()):
+                _hex_in_place(span)
+                for link in span.get("links", ()):
+                    _hex_in_place(link)
+
+
+def _fix_logs(data: dict[str, Any]) -> None:
+    for resource in data["resourceLogs"]:
+        for scope in resource.get("scopeLogs", ()):
+            for record in scope.get("logRecords", ()):
+                _hex_in_place(record)
+
+
+def _fix_metrics(data: dict[str, Any]) -> None:
+    for resource in data["resourceMetrics"]:
+        for scope in resource.get("scopeMetrics", ()):
+            for metric in scope.get("metrics", ()):
+                for kind in ("sum", "gauge", "histogram", "exponentialHistogram"):
+                    for point in metric.get(kind, {}).get("dataPoints", ()):
+                        for exemplar in point.get("exemplars", ()):
+                            _hex_in_place(exemplar)
+
+
+_FIXERS = {"resourceSpans": _fix_spans, "resourceLogs": _fix_logs, "resourceMetrics": _fix_metrics}
+
+
+def _fix_request_ids(data: dict[str, Any]) -> bool:
+    """Hex the ids of an export request where they can occur; False if not a request."""
+    for key, fix in _FIXERS.items():
+        if key in data:
+            fix(data)
+            return True
+    return False
+
+
 def to_otlp_json(message: Message) -> dict[str, Any]:
     r"""An OTLP protobuf message as its OTLP JSON object (hex ids, integer enums).
 
@@ -99,8 +146,10 @@ def to_otlp_json(message: Message) -> dict[str, Any]:
         >>> to_otlp_json(span)["traceId"], to_otlp_json(span)["kind"]
         ('000102030405060708090a0b0c0d0e0f', 3)
     """
-    as_dict = json_format.MessageToDict(message, use_integers_for_enums=True)
-    result: dict[str, Any] = _ids_to_hex(as_dict)
+    as_dict: dict[str, Any] = json_format.MessageToDict(message, use_integers_for_enums=True)
+    if _fix_request_ids(as_dict):  # the three export requests: only where ids can be
+        return as_dict
+    result: dict[str, Any] = _ids_to_hex(as_dict)  # any other message: walk it all
     return result
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 import time
+import traceback
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
@@ -95,14 +97,23 @@ class OTelLogsBridge:
                 if key not in _SKIP and value is not None
             }
             exc_info = event_dict.get("exc_info")
-            exception = exc_info if isinstance(exc_info, BaseException) else None
+            if exc_info is True:  # log.exception(...) inside an except block
+                exc_info = sys.exc_info()[1]
+            elif isinstance(exc_info, tuple):
+                exc_info = exc_info[1]
+            if isinstance(exc_info, BaseException):
+                # The semconv exception attributes, set here so every SDK version has them.
+                attributes["exception.type"] = type(exc_info).__name__
+                attributes["exception.message"] = str(exc_info)
+                attributes["exception.stacktrace"] = "".join(
+                    traceback.format_exception(type(exc_info), exc_info, exc_info.__traceback__)
+                )
             otel_logger.emit(
                 timestamp=time.time_ns(),
                 severity_number=severity,
                 severity_text=text,
                 body=str(event_dict.get("event", "")),
                 attributes=attributes,
-                exception=exception,
             )
         except Exception:
             pass

@@ -20,16 +20,19 @@ __all__ = ["ModelRequest", "ResponseInfo", "model_request", "response_info", "se
 
 _MODEL_KEYS = ("model_name", "model", "model_id", "deployment_name")
 _URL_KEYS = ("base_url", "openai_api_base", "api_base", "endpoint_url", "azure_endpoint", "url")
-_NUMBER_PARAMS = (
-    (("max_tokens", "max_new_tokens", "max_output_tokens", "max_tokens_to_sample"),
-     sc.GEN_AI_REQUEST_MAX_TOKENS, int),
-    (("temperature",), sc.GEN_AI_REQUEST_TEMPERATURE, float),
-    (("top_p",), sc.GEN_AI_REQUEST_TOP_P, float),
-    (("top_k",), sc.GEN_AI_REQUEST_TOP_K, float),
-    (("seed",), sc.GEN_AI_REQUEST_SEED, int),
-    (("frequency_penalty",), sc.GEN_AI_REQUEST_FREQUENCY_PENALTY, float),
-    (("presence_penalty",), sc.GEN_AI_REQUEST_PRESENCE_PENALTY, float),
-)  # fmt: skip
+# invocation param → (attribute, type); the first synonym present wins.
+_NUMBER_PARAMS: dict[str, tuple[str, type]] = {
+    "max_tokens": (sc.GEN_AI_REQUEST_MAX_TOKENS, int),
+    "max_new_tokens": (sc.GEN_AI_REQUEST_MAX_TOKENS, int),
+    "max_output_tokens": (sc.GEN_AI_REQUEST_MAX_TOKENS, int),
+    "max_tokens_to_sample": (sc.GEN_AI_REQUEST_MAX_TOKENS, int),
+    "temperature": (sc.GEN_AI_REQUEST_TEMPERATURE, float),
+    "top_p": (sc.GEN_AI_REQUEST_TOP_P, float),
+    "top_k": (sc.GEN_AI_REQUEST_TOP_K, float),
+    "seed": (sc.GEN_AI_REQUEST_SEED, int),
+    "frequency_penalty": (sc.GEN_AI_REQUEST_FREQUENCY_PENALTY, float),
+    "presence_penalty": (sc.GEN_AI_REQUEST_PRESENCE_PENALTY, float),
+}
 _LS_NUMBERS = (
     ("ls_max_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS, int),
     ("ls_temperature", sc.GEN_AI_REQUEST_TEMPERATURE, float),
@@ -39,16 +42,29 @@ _N_IS_NOT_CHOICES = frozenset({"echo"})
 _EMPTY: Mapping[str, Any] = {}
 
 
+# The readers below test exact types first: LangChain payloads are plain dicts, strs and
+# ints, and exact type checks are several times cheaper than ABC isinstance checks.
+
+
 def _mapping(value: Any) -> Mapping[str, Any]:
+    if type(value) is dict:
+        return value
+    if value is None:
+        return _EMPTY
     return value if isinstance(value, Mapping) else _EMPTY
 
 
 def _text(value: Any) -> str | None:
-    return clean_text(value) if isinstance(value, str) and value else None
+    if type(value) is str or isinstance(value, str):
+        return clean_text(value) if value else None
+    return None
 
 
 def _number(value: Any, kind: type) -> int | float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    cls = type(value)
+    if cls is int or cls is float:
+        return kind(value)  # type: ignore[no-any-return]
+    if cls is bool or not isinstance(value, int | float):
         return None
     return kind(value)  # type: ignore[no-any-return]
 
@@ -118,7 +134,7 @@ def model_request(  # noqa: PLR0912 - one flat pass over the known keys
 
     model = None
     for key in _MODEL_KEYS:
-        model = _text(params.get(key)) or _text(ser_kwargs.get(key))
+        model = _text(params.get(key)) or (_text(ser_kwargs.get(key)) if ser_kwargs else None)
         if model:
             break
     model = model or _text(metadata.get("ls_model_name")) or llm_type or "unknown"
@@ -132,15 +148,15 @@ def model_request(  # noqa: PLR0912 - one flat pass over the known keys
         sc.GEN_AI_PROVIDER_NAME: provider,
         sc.GEN_AI_REQUEST_MODEL: model,
     }
-    for keys, attr, kind in _NUMBER_PARAMS:
-        for key in keys:
-            value = _number(params.get(key), kind)
+    for key, raw in params.items():  # one pass over the (few) params, not a probe per name
+        spec = _NUMBER_PARAMS.get(key)
+        if spec is not None and spec[0] not in attrs:
+            value = _number(raw, spec[1])
             if value is not None:
-                attrs[attr] = value
-                break
+                attrs[spec[0]] = value
     for key, attr, kind in _LS_NUMBERS:
-        if attr not in attrs:
-            value = _number(metadata.get(key), kind)
+        if attr not in attrs and key in metadata:
+            value = _number(metadata[key], kind)
             if value is not None:
                 attrs[attr] = value
     stop = params.get("stop") or metadata.get("ls_stop")
@@ -156,7 +172,7 @@ def model_request(  # noqa: PLR0912 - one flat pass over the known keys
 
     server = None
     for key in _URL_KEYS:
-        url = params.get(key) or ser_kwargs.get(key)
+        url = params.get(key) or (ser_kwargs.get(key) if ser_kwargs else None)
         if isinstance(url, str) and url:
             server = server_of(url)
             if server is not None:
@@ -200,6 +216,8 @@ class ResponseInfo:
 
 
 def _int(value: Any) -> int | None:
+    if type(value) is int:
+        return value if value >= 0 else None
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
@@ -231,6 +249,13 @@ def _take_usage(info: ResponseInfo, usage: Any) -> None:
     )
 
 
+def _message_of(generation: Any) -> Any:
+    fields = getattr(generation, "__dict__", None)
+    if type(fields) is dict:
+        return fields.get("message")
+    return getattr(generation, "message", None)
+
+
 def response_info(response: Any) -> ResponseInfo:
     """Model, id, finish reasons and usage of an ``LLMResult`` (anything else: empty).
 
@@ -248,8 +273,10 @@ def response_info(response: Any) -> ResponseInfo:
         info.generations = generations[0]
     for generation in info.generations:
         gen_info = _mapping(getattr(generation, "generation_info", None))
-        message = getattr(generation, "message", None)
-        meta = _mapping(getattr(message, "response_metadata", None))
+        # Generation has no "message": reading it through pydantic's __getattr__ would
+        # raise and catch an AttributeError per run; the instance dict answers at once.
+        message = _message_of(generation)
+        meta = _mapping(getattr(message, "response_metadata", None)) if message else _EMPTY
         reason = _text(gen_info.get("finish_reason")) or _text(meta.get("finish_reason"))
         reason = reason or _text(meta.get("stop_reason"))
         if reason:
@@ -261,7 +288,7 @@ def response_info(response: Any) -> ResponseInfo:
             )  # fmt: skip
         if info.response_id is None:
             info.response_id = _text(meta.get("id")) or _text(gen_info.get("id"))
-        if info.input_tokens is None and info.output_tokens is None:
+        if message is not None and info.input_tokens is None and info.output_tokens is None:
             _take_usage(info, getattr(message, "usage_metadata", None))
         if info.input_tokens is None and info.output_tokens is None:
             _take_usage(info, gen_info.get("token_usage") or gen_info.get("usage"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -65,6 +66,32 @@ class ModelPrice:
             input_tokens * self.input_per_million / _PER_MILLION,
             output_tokens * self.output_per_million / _PER_MILLION,
         )
+
+
+_warm_lock = threading.Lock()
+_warm_started = False
+
+
+def _warm_genai_prices() -> None:
+    """Import genai-prices and load its price table (about 0.7 s) once per process."""
+    # A missing package or table is reported by the first real lookup, not here.
+    with contextlib.suppress(Exception):
+        _genai_prices_lookup("openai", "gpt-4o")
+
+
+def warm_up() -> None:
+    """Load genai-prices in a background thread, so the first priced run does not wait.
+
+    Started once per process by the first handler that uses genai-prices: importing the
+    package and loading its table takes most of a second, which would otherwise stall the
+    first model run's end (on an event loop, the whole loop).
+    """
+    global _warm_started  # noqa: PLW0603 - a once-per-process flag
+    with _warm_lock:
+        if _warm_started:
+            return
+        _warm_started = True
+    threading.Thread(target=_warm_genai_prices, name="langchain-otel-prices", daemon=True).start()
 
 
 def _genai_prices_lookup(provider: str, model: str) -> ModelPrice | None:
@@ -141,6 +168,8 @@ class PriceBook:
         self._lock = threading.Lock()
         self._missing_reported = False
         self.max_cached = max_cached
+        if use_genai_prices and lookup is _genai_prices_lookup:
+            warm_up()
 
     def price(
         self, provider: str, model: str, response_model: str | None = None

@@ -11,7 +11,6 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
-from uuid import UUID
 
 from opentelemetry.context import Context
 from opentelemetry.trace import Span
@@ -51,6 +50,7 @@ class RunState:
         "model",
         "operation",
         "provider",
+        "run_id",
         "span",
         "start",
         "streamed",
@@ -69,6 +69,7 @@ class RunState:
         self.streamed = False
         self.input_chars = 0
         self.input_messages: Any = None
+        self.run_id = ""  # LangChain's run id, as text
         self.metric_key: tuple[Any, ...] = ()
         self.base_metric_attributes: dict[str, Any] | None = None
 
@@ -77,7 +78,8 @@ class RunRegistry:
     """Runs in flight, bounded to ``max_runs``; runs older than ``ttl`` are expired.
 
     ``expire`` is called (outside the lock) with each run the registry drops without
-    an end: evicted because it is full, or swept because its TTL ran out.
+    an end because its TTL ran out; ``evict`` (default: ``expire``) with each run evicted
+    because the registry is full.
 
     Example:
         >>> dropped = []
@@ -90,15 +92,31 @@ class RunRegistry:
         (True, 1)
     """
 
-    __slots__ = ("_expire", "_lock", "_next_sweep", "_runs", "get", "max_runs", "pop", "ttl")
+    __slots__ = (
+        "_evict",
+        "_expire",
+        "_lock",
+        "_next_sweep",
+        "_runs",
+        "get",
+        "max_runs",
+        "pop",
+        "ttl",
+    )
 
     def __init__(
-        self, *, max_runs: int, ttl: float, expire: Callable[[UUID, RunState], None]
+        self,
+        *,
+        max_runs: int,
+        ttl: float,
+        expire: Callable[[Any, RunState], None],
+        evict: Callable[[Any, RunState], None] | None = None,
     ) -> None:
         self.max_runs = max_runs
         self.ttl = ttl
         self._expire = expire
-        self._runs: dict[UUID, RunState] = {}
+        self._evict = expire if evict is None else evict  # a live run dropped: registry full
+        self._runs: dict[Any, RunState] = {}
         self._lock = threading.Lock()
         self._next_sweep = clock() + min(ttl / 10, 60.0)
         # Bound methods cached as attributes: one attribute lookup on the hot path.
@@ -108,7 +126,7 @@ class RunRegistry:
     def __len__(self) -> int:
         return len(self._runs)
 
-    def add(self, run_id: UUID, state: RunState) -> None:
+    def add(self, run_id: Any, state: RunState) -> None:
         """Register a started run; sweep or evict first when due."""
         if state.start >= self._next_sweep:
             self.sweep(state.start)
@@ -140,9 +158,9 @@ class RunRegistry:
                 if state is not None:
                     victims.append((rid, state))
         for rid, state in victims:
-            self._expire(rid, state)
+            self._evict(rid, state)
 
-    def drain(self) -> list[tuple[UUID, RunState]]:
+    def drain(self) -> list[tuple[Any, RunState]]:
         """Remove and return every run in flight."""
         with self._lock:
             items = list(self._runs.items())

@@ -68,6 +68,33 @@ def _is_cancellation(error: BaseException) -> bool:
     return cls.__name__ == "Cancelled" and cls.__module__.split(".", 1)[0] in {"trio", "anyio"}
 
 
+def _describe(error: BaseException, error_type: str) -> str:
+    """``"{type}: {message}"`` for the span status; the type alone if ``str()`` raises."""
+    try:
+        return clean_text(f"{error_type}: {error}")[:256]
+    except Exception:  # an exception whose __str__ raises
+        return error_type
+
+
+def _record_error(span: Any, error: BaseException, error_type: str) -> None:
+    """Status ERROR and the ``exception`` event, even for an unprintable exception."""
+    try:
+        span.record_exception(error, escaped=True)
+    except Exception:  # the SDK calls str(error), which may raise
+        span.add_event(
+            "exception",
+            {"exception.type": error_type, "exception.message": "<unprintable exception>"},
+        )
+    span.set_status(Status(StatusCode.ERROR, _describe(error, error_type)))
+
+
+def _finish(span: Any, outcome: str) -> None:
+    """End ``span`` if the normal end path failed before ending it."""
+    if span.is_recording():
+        span.set_attribute(sc.OUTCOME, outcome)
+        span.end()
+
+
 def _estimate_tokens(chars: int) -> int:
     """Counted usage when the model reports none: one token per 4 characters, rounded up."""
     return math.ceil(chars / 4)
@@ -136,11 +163,14 @@ class OTelCallbackHandler(BaseCallbackHandler):
         content_max_length: Characters kept of each captured text part.
         redact: Called on every captured text before truncation.
         use_genai_prices: Look up models missing from ``prices`` in ``genai-prices``
-            (the optional extra ``prices``) — imported on the first lookup.
+            (the optional extra ``prices``), loaded in a background thread by the first
+            handler built with it, then looked up once per model.
         capture_metadata: Add the run's scalar metadata as ``langchain.metadata.*``.
         run_ttl: Seconds after which a run whose end never came is ended as
             ``abandoned``; checked on later starts and by :meth:`sweep`.
-        max_runs: Most runs in flight; beyond it the oldest is ended as ``abandoned``.
+        max_runs: Most runs in flight; beyond it the oldest is ended as ``abandoned``
+            (counted in ``evicted_runs``, logged once). A chain run counts each of its
+            steps: 10,000 concurrent ``prompt | llm | parser`` streams need 40,000.
         strict: Re-raise our own internal errors (for tests; never in production).
 
     Raises:
@@ -222,13 +252,19 @@ class OTelCallbackHandler(BaseCallbackHandler):
         self._strict = strict
         if strict:
             self.raise_error = True
-        self._runs = RunRegistry(max_runs=max_runs, ttl=float(run_ttl), expire=self._abandon)
+        self._runs = RunRegistry(
+            max_runs=max_runs, ttl=float(run_ttl), expire=self._abandon, evict=self._evict
+        )
+        self._runs_get = self._runs.get
         self._metric_attrs: dict[tuple[Any, ...], tuple[dict[str, Any], ...]] = {}
         self._reported: set[tuple[str, str]] = set()
         self.internal_errors = 0
         """Failures inside the handler, caught and counted (each kind logged once)."""
+        self.evicted_runs = 0
+        """Runs in flight ended as abandoned because more than ``max_runs`` were open."""
         self.orphan_callbacks = 0
-        """End/error callbacks for runs the handler does not know (duplicates, late ends)."""
+        """End/error callbacks for runs the handler does not know (duplicates, late ends),
+        and starts of a run id already in flight."""
 
     # -- public helpers ---------------------------------------------------------------
 
@@ -315,7 +351,7 @@ class OTelCallbackHandler(BaseCallbackHandler):
     ) -> None:
         """A streamed chunk: note the first one's time and count them, nothing else."""
         try:
-            state = self._runs.get(run_id)
+            state = self._runs_get(run_id)
             if state is not None:
                 if not state.chunks:
                     state.first_chunk = _runs.clock()
@@ -337,7 +373,10 @@ class OTelCallbackHandler(BaseCallbackHandler):
         if state is None:
             self._orphan("on_llm_end")
             return
-        self._end_model(run_id, state, response, sc.OUTCOME_OK, None)
+        try:
+            self._end_model(run_id, state, response, sc.OUTCOME_OK, None)
+        finally:
+            _finish(state.span, sc.OUTCOME_OK)
 
     @_safe
     def on_llm_error(
@@ -353,10 +392,14 @@ class OTelCallbackHandler(BaseCallbackHandler):
         if state is None:
             self._orphan("on_llm_error")
             return
-        if _is_cancellation(error):
-            self._end_model(run_id, state, kwargs.get("response"), sc.OUTCOME_CANCELLED, None)
-        else:
-            self._end_model(run_id, state, kwargs.get("response"), sc.OUTCOME_ERROR, error)
+        outcome = sc.OUTCOME_CANCELLED if _is_cancellation(error) else sc.OUTCOME_ERROR
+        try:
+            if outcome == sc.OUTCOME_CANCELLED:
+                self._end_model(run_id, state, kwargs.get("response"), outcome, None)
+            else:
+                self._end_model(run_id, state, kwargs.get("response"), outcome, error)
+        finally:
+            _finish(state.span, outcome)
 
     # -- chains, tools, retrievers -------------------------------------------------------
 
@@ -376,6 +419,7 @@ class OTelCallbackHandler(BaseCallbackHandler):
         name = _run_name(serialized, kwargs, "chain")
         attrs: dict[str, Any] = {}
         self._run_attributes(attrs, run_id, sc.RUN_TYPE_CHAIN, name, tags, metadata)
+        attrs[sc.OUTCOME] = sc.OUTCOME_OK  # set now, in the one start dict; replaced if not ok
         self._start(run_id, parent_run_id, name, SpanKind.INTERNAL, attrs, sc.RUN_TYPE_CHAIN)
 
     @_safe
@@ -428,6 +472,7 @@ class OTelCallbackHandler(BaseCallbackHandler):
                 inputs if inputs is not None else input_str
             )
         self._run_attributes(attrs, run_id, sc.RUN_TYPE_TOOL, name, tags, metadata)
+        attrs[sc.OUTCOME] = sc.OUTCOME_OK  # set now, in the one start dict; replaced if not ok
         span_name = f"{sc.OPERATION_EXECUTE_TOOL} {name}"
         self._start(run_id, parent_run_id, span_name, SpanKind.INTERNAL, attrs, sc.RUN_TYPE_TOOL)
 
@@ -473,6 +518,7 @@ class OTelCallbackHandler(BaseCallbackHandler):
         if self._content.on_spans:
             attrs[sc.GEN_AI_RETRIEVAL_QUERY_TEXT] = self._content.text(query)
         self._run_attributes(attrs, run_id, sc.RUN_TYPE_RETRIEVER, name, tags, metadata)
+        attrs[sc.OUTCOME] = sc.OUTCOME_OK  # set now, in the one start dict; replaced if not ok
         span_name = f"{sc.OPERATION_RETRIEVAL} {name}"
         self._start(run_id, parent_run_id, span_name, SpanKind.CLIENT, attrs, sc.RUN_TYPE_RETRIEVER)
 
@@ -509,15 +555,24 @@ class OTelCallbackHandler(BaseCallbackHandler):
         """Start a span under the parent run's span, else under the current context."""
         context = None
         if parent_run_id is not None:
-            parent = self._runs.get(parent_run_id)
+            parent = self._runs_get(parent_run_id)
             if parent is not None:
                 context = parent.context
                 if context is None:
                     context = parent.context = trace.set_span_in_context(parent.span)
+        # A second start of a run id ends the first run (else its span would never end).
+        previous = self._runs.pop(run_id, None)
+        if previous is not None:
+            self._duplicate_start(run_id, previous)
         start = _runs.clock()
         span = self._tracer.start_span(name, context=context, kind=kind, attributes=attributes)
         state = RunState(span, run_type, start)
-        self._runs.add(run_id, state)
+        state.run_id = attributes.get(sc.LANGCHAIN_RUN_ID, "")
+        try:
+            self._runs.add(run_id, state)
+        except BaseException:  # never leave the span open
+            span.end()
+            raise
         return state
 
     def _run_attributes(  # noqa: PLR0917 - private helper mirroring the callbacks
@@ -696,8 +751,7 @@ class OTelCallbackHandler(BaseCallbackHandler):
         if error is not None:
             error_type = _error_type(error)
             attrs[sc.ERROR_TYPE] = error_type
-            span.record_exception(error, escaped=True)
-            span.set_status(Status(StatusCode.ERROR, clean_text(f"{error_type}: {error}")[:256]))
+            _record_error(span, error, error_type)
         span.set_attributes(attrs)
         span.end()
 
@@ -727,11 +781,13 @@ class OTelCallbackHandler(BaseCallbackHandler):
         if not _logs.enabled(logger, level):
             return
         span_context = span.get_span_context()
-        trace_id, span_id = _logs.format_ids(span_context.trace_id, span_context.span_id)
+        trace_id = span_id = None  # a non-recording (no-op) tracer has no ids to join on
+        if span_context.is_valid:
+            trace_id, span_id = _logs.format_ids(span_context.trace_id, span_context.span_id)
         fields: dict[str, Any] = {
             "trace_id": trace_id,
             "span_id": span_id,
-            "run_id": str(run_id),
+            "run_id": state.run_id,
             "operation": state.operation,
             "provider": state.provider,
             "model": state.model,
@@ -769,21 +825,25 @@ class OTelCallbackHandler(BaseCallbackHandler):
             return
         span = state.span
         if error is None:
-            outcome = sc.OUTCOME_OK
+            outcome = sc.OUTCOME_OK  # already set at start
         elif _is_cancellation(error):
             outcome = sc.OUTCOME_CANCELLED
         else:
             outcome = sc.OUTCOME_ERROR
-            error_type = _error_type(error)
-            span.set_attribute(sc.ERROR_TYPE, error_type)
-            span.record_exception(error, escaped=True)
-            span.set_status(Status(StatusCode.ERROR, clean_text(f"{error_type}: {error}")[:256]))
-        span.set_attribute(sc.OUTCOME, outcome)
-        if extra:
-            span.set_attributes(extra)
-        span.end()
+        try:
+            if outcome == sc.OUTCOME_CANCELLED:
+                span.set_attribute(sc.OUTCOME, outcome)
+            elif error is not None:
+                error_type = _error_type(error)
+                span.set_attributes({sc.OUTCOME: outcome, sc.ERROR_TYPE: error_type})
+                _record_error(span, error, error_type)
+            if extra:
+                span.set_attributes(extra)
+            span.end()
+        finally:
+            _finish(span, outcome)  # only if the path above failed before ending it
 
-    def _abandon(self, run_id: UUID, state: RunState) -> None:
+    def _abandon(self, run_id: Any, state: RunState) -> None:
         """End a run whose end never came (TTL sweep, eviction, close)."""
         try:
             if state.kind in (sc.RUN_TYPE_LLM, sc.RUN_TYPE_CHAT_MODEL):
@@ -793,6 +853,9 @@ class OTelCallbackHandler(BaseCallbackHandler):
                 state.span.end()
         except Exception as exc:
             self._internal_error("abandon", exc)
+        finally:
+            with contextlib.suppress(Exception):
+                _finish(state.span, sc.OUTCOME_ABANDONED)
 
     # -- reporting our own troubles, once per kind ------------------------------------
 
@@ -825,6 +888,31 @@ class OTelCallbackHandler(BaseCallbackHandler):
             callback=where,
             error="unknown run id (a duplicate or late callback, or an expired run)",
             note="counted in handler.orphan_callbacks; reported once per callback",
+        )
+
+    def _evict(self, run_id: Any, state: RunState) -> None:
+        """The registry is full: the oldest run in flight is ended as abandoned (said once)."""
+        self.evicted_runs += 1
+        self._abandon(run_id, state)
+        self._report_once(
+            ("registry", "full"),
+            sc.EVENT_INTERNAL_ERROR,
+            callback="on_*_start",
+            error=f"more than max_runs={self._runs.max_runs} runs in flight; the oldest"
+            " was ended as abandoned",
+            note="raise max_runs above your peak of concurrent runs (a chain run counts"
+            " each of its steps); counted in handler.evicted_runs",
+        )
+
+    def _duplicate_start(self, run_id: UUID, previous: RunState) -> None:
+        self.orphan_callbacks += 1
+        self._abandon(run_id, previous)
+        self._report_once(
+            ("duplicate", "start"),
+            sc.EVENT_INTERNAL_ERROR,
+            callback="on_*_start",
+            error="a run id started twice; the earlier run was ended as abandoned",
+            note="counted in handler.orphan_callbacks; reported once",
         )
 
     def _unknown_price(self, provider: str, model: str) -> None:

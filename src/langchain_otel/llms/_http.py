@@ -48,6 +48,7 @@ __all__ = [
     "redact",
     "retry_after_seconds",
     "ssl_context",
+    "unused_ssl_context",
 ]
 
 _BODY_CHARS = 500
@@ -65,6 +66,20 @@ def ssl_context(ca_bundle: str | None = None) -> ssl.SSLContext:
         True
     """
     return httpx.create_ssl_context(verify=ca_bundle or True)
+
+
+@functools.cache
+def unused_ssl_context() -> ssl.SSLContext:
+    """A context for plain-http clients, which never handshake: verifying, with no CA loaded.
+
+    It costs microseconds instead of the CA bundle's ≈ 70 ms, and it could not accept any
+    certificate if it were ever used.
+
+    Example:
+        >>> unused_ssl_context().verify_mode == ssl.CERT_REQUIRED
+        True
+    """
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
 def redact(text: str, secret: str | None) -> str:

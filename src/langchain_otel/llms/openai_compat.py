@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import itertools
 import ssl
 import threading
@@ -33,7 +34,13 @@ from typing_extensions import Self
 
 from langchain_otel import __version__
 from langchain_otel.exceptions import LLMError
-from langchain_otel.llms._http import RetryPolicy, error_for_status, map_httpx_errors, ssl_context
+from langchain_otel.llms._http import (
+    RetryPolicy,
+    error_for_status,
+    map_httpx_errors,
+    ssl_context,
+    unused_ssl_context,
+)
 from langchain_otel.llms._wire import (
     Completion,
     StreamState,
@@ -56,6 +63,21 @@ _SAMPLING_PARAMS = (
     "seed",
 )
 _SSE_HEADERS = {"Accept": "text/event-stream", "Cache-Control": "no-store"}
+
+
+class _NotAsyncio:
+    """Stands for "an event loop that is not asyncio's" (trio through anyio)."""
+
+
+_NOT_ASYNCIO = _NotAsyncio()
+
+
+def _loop_key() -> object:
+    """The running asyncio loop, or one shared key for any other async library."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return _NOT_ASYNCIO
 
 
 class OpenAICompatibleLLM(LLM):
@@ -154,8 +176,8 @@ class OpenAICompatibleLLM(LLM):
     """A custom httpx transport for the async clients."""
 
     _client: httpx.Client | None = PrivateAttr(default=None)
-    _aclients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
-        PrivateAttr(default_factory=weakref.WeakKeyDictionary)
+    _aclients: weakref.WeakKeyDictionary[object, httpx.AsyncClient] = PrivateAttr(
+        default_factory=weakref.WeakKeyDictionary
     )
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _closed: bool = PrivateAttr(default=False)
@@ -265,10 +287,7 @@ class OpenAICompatibleLLM(LLM):
         if self.api_key is not None and self.api_key.get_secret_value():
             headers["Authorization"] = f"Bearer {self.api_key.get_secret_value()}"
         keepalive = self.max_keepalive_connections
-        if self.verify is False:
-            verify: ssl.SSLContext | bool = False
-        else:
-            verify = ssl_context(self.verify if isinstance(self.verify, str) else None)
+        verify = self._ssl_context()
         return {
             "headers": headers,
             "verify": verify,
@@ -278,6 +297,19 @@ class OpenAICompatibleLLM(LLM):
                 max_keepalive_connections=self.max_connections if keepalive is None else keepalive,
             ),
         }
+
+    def _ssl_context(self) -> ssl.SSLContext | bool:
+        """The TLS setting of the clients (the CA bundle is loaded once per process)."""
+        if urlsplit(self.base_url).scheme == "http":
+            return unused_ssl_context()
+        if self.verify is False:
+            return False
+        return ssl_context(self.verify) if isinstance(self.verify, str) else ssl_context()
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Load the CA bundle now, in the caller's thread, not later on an event loop."""
+        super().model_post_init(context)
+        self._ssl_context()
 
     def _check_open(self) -> None:
         if self._closed:
@@ -293,13 +325,26 @@ class OpenAICompatibleLLM(LLM):
     def _async_client(self) -> httpx.AsyncClient:
         """The async client of the running event loop (connections belong to one loop)."""
         self._check_open()
-        loop = asyncio.get_running_loop()
+        loop = _loop_key()
         with self._lock:
             client = self._aclients.get(loop)
             if client is None:
+                self._drop_dead_loops()
                 client = httpx.AsyncClient(transport=self.async_transport, **self._client_options())
                 self._aclients[loop] = client
             return client
+
+    def _drop_dead_loops(self) -> None:
+        """Forget the clients of closed event loops (e.g. one per ``asyncio.run``).
+
+        A client references its loop, so the weak key alone never lets go of either: every
+        finished ``asyncio.run(llm.ainvoke(...))`` kept its client and open connections.
+        Dropped, they are garbage-collected and their sockets closed.
+        """
+        for key in list(self._aclients):
+            is_closed = getattr(key, "is_closed", None)  # asyncio loops; not other keys
+            if is_closed is not None and is_closed():
+                self._aclients.pop(key, None)
 
     def close(self) -> None:
         """Close the sync client's connections; the model cannot be used afterwards.
@@ -317,6 +362,7 @@ class OpenAICompatibleLLM(LLM):
         with self._lock:
             self._closed = True
             client, self._client = self._client, None
+            self._drop_dead_loops()
         if client is not None:
             client.close()
 
@@ -330,7 +376,7 @@ class OpenAICompatibleLLM(LLM):
             ...         pass
             >>> asyncio.run(main())
         """
-        loop = asyncio.get_running_loop()
+        loop = _loop_key()
         with self._lock:
             aclient = self._aclients.pop(loop, None)
             others = list(self._aclients.values())
@@ -340,6 +386,18 @@ class OpenAICompatibleLLM(LLM):
             await aclient.aclose()
         if others:  # clients of other (usually finished) loops cannot be awaited from here
             _logger.debug("llm.clients_dropped", url=self._url, count=len(others))
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        """A copy with its own (not yet created) clients; the fields are copied deeply."""
+        update = {
+            name: copy.deepcopy(getattr(self, name), memo) for name in ("model_kwargs", "timeout")
+        }
+        clone = self.model_copy(update=update)
+        clone._client = None
+        clone._aclients = weakref.WeakKeyDictionary()
+        clone._lock = threading.Lock()
+        clone._closed = False
+        return clone
 
     def __enter__(self) -> Self:
         return self
