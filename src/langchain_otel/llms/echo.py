@@ -34,6 +34,16 @@ class EchoLLM(LLM):
     Optional simulated latency (``time_to_first_token``, ``time_per_token``, in seconds)
     sleeps with ``anyio.sleep`` on the async paths and ``time.sleep`` on the sync ones.
 
+    Attributes:
+        n: How many characters of the prompt to echo (>= 0).
+        model_name: Reported as the model's name (``_identifying_params["model_name"]``).
+        time_to_first_token: Simulated seconds before the first token (>= 0).
+        time_per_token: Simulated seconds between two tokens (>= 0).
+        error_on_chunk: Fail a stream instead of emitting chunk number N (and a
+            non-streamed call whose answer would have had that chunk).
+        fail_with: The exception to raise: before answering, or at ``error_on_chunk``
+            (a ``RuntimeError`` when unset).
+
     Example:
         >>> llm = EchoLLM(n=5)
         >>> llm.invoke("This is a foobar thing")
