@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import math
+import traceback
 from collections.abc import Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, TypeVar, cast
@@ -76,10 +77,26 @@ def _describe(error: BaseException, error_type: str) -> str:
         return error_type
 
 
+def _clean_exception(error: BaseException) -> dict[str, str] | None:
+    """Message and stack trace without lone surrogates, which OTLP cannot encode.
+
+    None (the SDK's own attributes) for the usual clean message; only an exception whose
+    text holds invalid unicode pays for a second formatting of its traceback.
+    """
+    message = str(error)
+    if message.isascii() or clean_text(message) == message:
+        return None
+    trace_text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    return {
+        "exception.message": clean_text(message),
+        "exception.stacktrace": clean_text(trace_text),
+    }
+
+
 def _record_error(span: Any, error: BaseException, error_type: str) -> None:
     """Status ERROR and the ``exception`` event, even for an unprintable exception."""
     try:
-        span.record_exception(error, escaped=True)
+        span.record_exception(error, escaped=True, attributes=_clean_exception(error))
     except Exception:  # the SDK calls str(error), which may raise
         span.add_event(
             "exception",
