@@ -20,9 +20,9 @@ import base64
 import json
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
@@ -50,6 +50,8 @@ __all__ = [
     "from_otlp_json",
     "to_otlp_json",
 ]
+
+_Batch = TypeVar("_Batch")
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 """Size cap of one file before it rotates (50 MiB)."""
@@ -221,6 +223,28 @@ class RotatingJsonlWriter:
         os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
 
 
+class _JsonlSink:
+    """What the three exporters share: encode a batch, write it as one line of a capped file."""
+
+    __slots__ = ("_writer", "closed")
+
+    def __init__(self, path: Path, *, max_bytes: int, backup_count: int) -> None:
+        self._writer = RotatingJsonlWriter(path, max_bytes=max_bytes, backup_count=backup_count)
+        self.closed = False
+
+    def append(self, encode: Callable[[_Batch], Message], batch: _Batch) -> bool:
+        """Write ``encode(batch)`` as one line (none for an empty request); False on failure."""
+        if self.closed:
+            return False
+        try:
+            request = encode(batch)
+            if request.ListFields():  # nothing recorded yet: no empty line
+                self._writer.write(to_otlp_json(request))
+        except (OSError, ValueError, TypeError):
+            return False
+        return True
+
+
 class JsonlSpanExporter(SpanExporter):
     """Write spans as ``ExportTraceServiceRequest`` lines (OTLP JSON) to ``path``.
 
@@ -244,22 +268,17 @@ class JsonlSpanExporter(SpanExporter):
         max_bytes: int = DEFAULT_MAX_BYTES,
         backup_count: int = DEFAULT_BACKUP_COUNT,
     ) -> None:
-        self._writer = RotatingJsonlWriter(path, max_bytes=max_bytes, backup_count=backup_count)
-        self._shutdown = False
+        self._sink = _JsonlSink(path, max_bytes=max_bytes, backup_count=backup_count)
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         """Append one line with ``spans``; FAILURE when shut down or the write fails."""
-        if self._shutdown:
-            return SpanExportResult.FAILURE
-        try:
-            self._writer.write(to_otlp_json(encode_spans(spans)))
-        except (OSError, ValueError, TypeError):
-            return SpanExportResult.FAILURE
-        return SpanExportResult.SUCCESS
+        if self._sink.append(encode_spans, spans):
+            return SpanExportResult.SUCCESS
+        return SpanExportResult.FAILURE
 
     def shutdown(self) -> None:
         """Refuse later exports."""
-        self._shutdown = True
+        self._sink.closed = True
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Lines are written synchronously: nothing to flush."""
@@ -294,26 +313,19 @@ class JsonlMetricExporter(MetricExporter):
         backup_count: int = DEFAULT_BACKUP_COUNT,
     ) -> None:
         super().__init__(preferred_temporality=_cumulative(), preferred_aggregation=None)
-        self._writer = RotatingJsonlWriter(path, max_bytes=max_bytes, backup_count=backup_count)
-        self._shutdown = False
+        self._sink = _JsonlSink(path, max_bytes=max_bytes, backup_count=backup_count)
 
     def export(
         self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
     ) -> MetricExportResult:
         """Append one line with ``metrics_data``; FAILURE when shut down or the write fails."""
-        if self._shutdown:
-            return MetricExportResult.FAILURE
-        try:
-            request = encode_metrics(metrics_data)
-            if request.resource_metrics:  # nothing recorded yet: no empty line
-                self._writer.write(to_otlp_json(request))
-        except (OSError, ValueError, TypeError):
-            return MetricExportResult.FAILURE
-        return MetricExportResult.SUCCESS
+        if self._sink.append(encode_metrics, metrics_data):
+            return MetricExportResult.SUCCESS
+        return MetricExportResult.FAILURE
 
     def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
         """Refuse later exports."""
-        self._shutdown = True
+        self._sink.closed = True
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:
         """Lines are written synchronously: nothing to flush."""
@@ -364,22 +376,17 @@ class JsonlLogExporter(LogRecordExporter):
         max_bytes: int = DEFAULT_MAX_BYTES,
         backup_count: int = DEFAULT_BACKUP_COUNT,
     ) -> None:
-        self._writer = RotatingJsonlWriter(path, max_bytes=max_bytes, backup_count=backup_count)
-        self._shutdown = False
+        self._sink = _JsonlSink(path, max_bytes=max_bytes, backup_count=backup_count)
 
     def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
         """Append one line with ``batch``; FAILURE when shut down or the write fails."""
-        if self._shutdown:
-            return LogRecordExportResult.FAILURE
-        try:
-            self._writer.write(to_otlp_json(encode_logs(batch)))
-        except (OSError, ValueError, TypeError):
-            return LogRecordExportResult.FAILURE
-        return LogRecordExportResult.SUCCESS
+        if self._sink.append(encode_logs, batch):
+            return LogRecordExportResult.SUCCESS
+        return LogRecordExportResult.FAILURE
 
     def shutdown(self) -> None:
         """Refuse later exports."""
-        self._shutdown = True
+        self._sink.closed = True
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Lines are written synchronously: nothing to flush."""
