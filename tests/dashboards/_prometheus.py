@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 
+from tests.support.processes import stop_process, wait_until_ready
+
 PROMETHEUS = shutil.which("prometheus")
 PROMTOOL = shutil.which("promtool")
 #: The dedicated nox sessions set this: a missing server then fails instead of skipping.
@@ -70,30 +72,14 @@ class PrometheusServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                msg = f"prometheus exited with {self._process.returncode}: {self.log.read_text()}"
-                raise RuntimeError(msg)
-            try:
-                if self.client.get("/-/ready").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        msg = f"prometheus not ready after {timeout} s: {self.log.read_text()}"
-        raise RuntimeError(msg)
+        wait_until_ready(
+            self._process, self.client, "/-/ready",
+            name="prometheus", log=self.log, timeout=timeout, interval=0.2,
+        )  # fmt: skip
 
     def stop(self) -> None:
         """Stop the server (SIGTERM, then SIGKILL after 10 s)."""
-        self.client.close()
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(10)
+        stop_process(self._process, self.client, grace=10)
 
     def _get(self, path: str, params: dict[str, Any]) -> Any:
         response = self.client.get(path, params=params)

@@ -40,6 +40,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from langchain_otel import OTelCallbackHandler
 from tests.dashboards._prometheus import REQUIRED, free_port
 from tests.dashboards._workload import MODELS, Workload, WorkloadError
+from tests.support.processes import stop_process, wait_until_ready
 
 PHOENIX = shutil.which("phoenix")
 MISSING_REASON = (
@@ -81,30 +82,14 @@ class Phoenix:
             self._process = subprocess.Popen(
                 [PHOENIX, "serve"], env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                msg = f"phoenix exited with {self._process.returncode}: {self.log.read_text()}"
-                raise RuntimeError(msg)
-            try:
-                if self.client.get("/healthz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.5)
-        msg = f"phoenix not ready after {START_TIMEOUT_S} s: {self.log.read_text()[-4000:]}"
-        raise RuntimeError(msg)
+        wait_until_ready(
+            self._process, self.client, "/healthz",
+            name="phoenix", log=self.log, timeout=START_TIMEOUT_S, interval=0.5, log_tail=4000,
+        )  # fmt: skip
 
     def stop(self) -> None:
         """Stop the server (SIGTERM, then SIGKILL after 20 s)."""
-        self.client.close()
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(20)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(10)
+        stop_process(self._process, self.client, grace=20)
 
     def spans(self, project: str) -> list[dict[str, Any]]:
         """Every span of a project, through the REST API (following the cursor)."""
