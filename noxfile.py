@@ -135,9 +135,19 @@ BENCH_LANGFUSE = ["langfuse>=3.15,<4", "langchain"]
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Overhead side by side with the peers (manual); `-- --quick` is the CI smoke run."""
-    install_project(session, "prices")  # price lookups are part of our hot path
-    session.install(*BENCH_PEERS)
+    """Overhead side by side with the peers (manual); `-- --quick` is the CI smoke run.
+
+    The service benchmark saturates a FastAPI app with Debian's `wrk` (installed here when
+    missing; without it, a bounded asyncio client does the load).
+    """
+    if not shutil.which("wrk"):
+        env = {"DEBIAN_FRONTEND": "noninteractive"}
+        session.run("apt-get", "update", "-q", external=True, env=env, success_codes=[0, 100])
+        session.run(
+            "apt-get", "install", "-y", "-q", "wrk", external=True, env=env, success_codes=[0, 100]
+        )
+    install_project(session, "otlp", "prices")  # price lookups are part of our hot path
+    session.install(*BENCH_PEERS, *group("bench"))
     langfuse_venv = os.path.join(os.path.dirname(session.virtualenv.location), "bench-langfuse")
     langfuse_python = os.path.join(langfuse_venv, "bin", "python")
     if not os.path.exists(langfuse_python):
