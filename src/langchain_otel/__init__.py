@@ -23,7 +23,6 @@ from langchain_otel._instrument import (
 )
 from langchain_otel.callbacks import ModelPrice, OTelCallbackHandler
 from langchain_otel.config import (
-    OTelLogsBridge,
     Telemetry,
     configure,
     get_config,
@@ -31,7 +30,7 @@ from langchain_otel.config import (
     reset_defaults,
     shutdown,
 )
-from langchain_otel.processors import add_otel_context
+from langchain_otel.processors import OTelLogsBridge, add_otel_context
 
 __all__ = [
     "LangChainInstrumentor",
