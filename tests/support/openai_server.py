@@ -440,9 +440,11 @@ class OpenAIServer(ChatCompletionsMixin):
             await write_chunk(writer, f"data: {data}\n\n".encode())
 
         index = 0
-        for is_token, payload in events:
+        last_token = max((i for i, (is_token, _) in enumerate(events) if is_token), default=-1)
+        for position, (is_token, payload) in enumerate(events):
             if not is_token:
-                if fault is not None and fault.drop_after_tokens is not None:
+                dropping = fault is not None and fault.drop_after_tokens is not None
+                if dropping and position > last_token:  # the connection breaks after the tokens
                     raise _HangUp
                 await event(payload)
                 continue
