@@ -38,6 +38,8 @@ PUBLIC_API: dict[str, list[str]] = {
     "langchain_otel.config": [
         "DEFAULT_DIRECTORY",
         "LANGCHAIN_OTEL_DIRECTORY",
+        "Settings",
+        "SignalSettings",
         "Telemetry",
         "configure",
         "get_config",
