@@ -19,6 +19,7 @@ from langchain_otel._export._counting import (
     CountingLogExporter,
     DropCounter,
 )
+from tests._collector import closed_port_url
 
 
 class BlackHoleExporter(LogRecordExporter):
@@ -151,3 +152,23 @@ def test_logs_to_a_black_holed_collector_are_counted_and_logged_once(
     assert collector.records == 2 + 4  # the held batch, then what the full queue kept
     drops = [log for log in logs if log["event"] == "telemetry.dropped"]
     assert [(log["signal"], log["count"]) for log in drops] == [("logs", 1)]
+
+
+def test_logs_to_a_collector_that_is_down_are_counted() -> None:
+    """Nothing listens at the endpoint: each record of the failed exports is one drop."""
+    telemetry = configure(
+        endpoint=closed_port_url(),
+        traces_exporter="none",
+        metrics_exporter="none",
+        timeout=0.5,
+        set_global=False,
+    )
+    logger = telemetry.logger_provider.get_logger("t")
+    with capture_logs() as logs:
+        for index in range(3):
+            logger.emit(body=f"record {index}")
+        assert telemetry.force_flush(5_000) is True
+        assert telemetry.dropped["logs"] == 3
+        shutdown()
+    drops = [log for log in logs if log["event"] == "telemetry.dropped"]
+    assert [(log["signal"], log["count"]) for log in drops] == [("logs", 3)]
