@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from langchain_otel import __version__
+from langchain_otel._version import __version__
 
 __all__ = ["main"]
 
