@@ -49,10 +49,14 @@ GEN_AI_TOOL_CALL_ARGUMENTS: Final = "gen_ai.tool.call.arguments"
 GEN_AI_TOOL_CALL_RESULT: Final = "gen_ai.tool.call.result"
 GEN_AI_RETRIEVAL_QUERY_TEXT: Final = "gen_ai.retrieval.query.text"
 
-# -- server.* / error.* (stable general conventions) ------------------------------------
+# -- server.* / error.* / exception.* (stable general conventions) --------------------
 SERVER_ADDRESS: Final = "server.address"
 SERVER_PORT: Final = "server.port"
 ERROR_TYPE: Final = "error.type"
+EXCEPTION_EVENT: Final = "exception"
+EXCEPTION_TYPE: Final = "exception.type"
+EXCEPTION_MESSAGE: Final = "exception.message"
+EXCEPTION_STACKTRACE: Final = "exception.stacktrace"
 
 # -- ours: LangChain context, outcome, cost ----------------------------------------------
 LANGCHAIN_RUN_ID: Final = "langchain.run.id"
@@ -104,6 +108,7 @@ OPERATION_CHAT: Final = "chat"
 OPERATION_TEXT_COMPLETION: Final = "text_completion"
 OPERATION_EXECUTE_TOOL: Final = "execute_tool"
 OPERATION_RETRIEVAL: Final = "retrieval"
+OPERATION_GENERATE_CONTENT: Final = "generate_content"  # read by the report, not emitted
 
 TOKEN_TYPE_INPUT: Final = "input"
 TOKEN_TYPE_OUTPUT: Final = "output"
@@ -242,6 +247,12 @@ ATTRIBUTES: Final = (
     AttributeDoc(SERVER_ADDRESS, "string", _MODEL, "Host of the model's `base_url`."),
     AttributeDoc(SERVER_PORT, "int", _MODEL, "Port of the model's `base_url`."),
     AttributeDoc(ERROR_TYPE, "string", "all", "Fully qualified class name of the exception."),
+    AttributeDoc(EXCEPTION_EVENT, "span event", "all",
+                 "The event recording a failure (`record_exception`), with the three below."),
+    AttributeDoc(EXCEPTION_TYPE, "string", "`exception` event", "The exception's class."),
+    AttributeDoc(EXCEPTION_MESSAGE, "string", "`exception` event",
+                 "Its message (invalid unicode replaced)."),
+    AttributeDoc(EXCEPTION_STACKTRACE, "string", "`exception` event", "Its traceback."),
     AttributeDoc(LANGCHAIN_RUN_ID, "string", "all", "LangChain's run id."),
     AttributeDoc(LANGCHAIN_RUN_TYPE, "string", "all",
                  "`llm`, `chat_model`, `chain`, `tool` or `retriever`."),
