@@ -10,7 +10,7 @@ __all__ = ["Instruments"]
 
 
 class Instruments:
-    """The five instruments a handler records into.
+    """The six instruments a handler records into.
 
     Example:
         >>> from opentelemetry.sdk.metrics import MeterProvider
@@ -19,7 +19,7 @@ class Instruments:
         'gen_ai.client.operation.duration'
     """
 
-    __slots__ = ("cost", "duration", "time_per_chunk", "token_usage", "ttfc")
+    __slots__ = ("agent_cost", "cost", "duration", "time_per_chunk", "token_usage", "ttfc")
 
     def __init__(self, meter: Meter) -> None:
         self.duration: Histogram = meter.create_histogram(
@@ -50,4 +50,9 @@ class Instruments:
             sc.METRIC_COST,
             unit=sc.UNIT_USD,
             description="Cost of GenAI operations, in US dollars.",
+        )
+        self.agent_cost: Counter = meter.create_counter(
+            sc.METRIC_AGENT_COST,
+            unit=sc.UNIT_USD,
+            description="Cost of agent runs (their priced model runs), in US dollars.",
         )
