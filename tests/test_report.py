@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind, StatusCode
@@ -183,3 +186,134 @@ def test_spans_without_outcome_fall_back_to_status(tmp_path: Path) -> None:
     (tmp_path / "traces.jsonl").write_text(json.dumps(line) + "\n")
     (row,) = summarize(load_report(tmp_path).records)
     assert (row.model, row.errors, row.durations) == ("gpt-4o", 1, [0.5])
+
+
+# -- unreadable input (issue 16.5): skipped and counted, never a traceback -------------------
+
+
+def test_invalid_utf8_and_truncated_lines_are_skipped_and_counted(telemetry_dir: Path) -> None:
+    """Bytes that are not UTF-8 and a line cut mid-character are unreadable lines like any other."""
+    live = telemetry_dir / "traces.jsonl"
+    good = live.read_bytes()
+    cut = good.splitlines()[0][:60] + "é".encode()[:1]  # cut inside a two-byte character
+    live.write_bytes(b"\xff\xfe\x00garbage\n" + good + cut + b"\n" + b"\x80\n")
+    report = load_report(telemetry_dir)
+    assert report.skipped_lines == 3
+    assert len(report.records) == 13
+    assert "echo-small" in render_text(report)
+
+
+def test_cli_warns_about_unreadable_lines_and_exits_0(
+    telemetry_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`report` on a file with invalid UTF-8 prints the table, warns with the count, exits 0."""
+    from langchain_otel._cli import main
+
+    with (telemetry_dir / "traces.jsonl").open("ab") as f:
+        f.write(b'\xc3\x28 not utf-8\n{"resourceSpans": [\n')
+    assert main(["report", str(telemetry_dir)]) == 0
+    captured = capsys.readouterr()
+    assert "echo-small" in captured.out
+    assert captured.err.strip() == "warning: skipped 2 unreadable lines"
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=12,
+)
+
+
+def _any_value() -> st.SearchStrategy[Any]:
+    """OTLP AnyValue-ish dicts, with leaves of any JSON type."""
+    keys = st.sampled_from(["stringValue", "intValue", "doubleValue", "boolValue", "arrayValue"])
+    return st.dictionaries(keys, _JSON | st.builds(lambda v: {"values": v}, _JSON), max_size=2)
+
+
+_KEYS = st.sampled_from(
+    [
+        "gen_ai.operation.name",
+        "gen_ai.request.model",
+        "gen_ai.usage.input_tokens",
+        "gen_ai.response.time_to_first_chunk",
+        "langchain_otel.cost.total",
+        "langchain_otel.outcome",
+        "error.type",
+    ]
+)
+_SPAN = st.fixed_dictionaries(
+    {},
+    optional={
+        "traceId": _JSON,
+        "spanId": _JSON,
+        "parentSpanId": _JSON,
+        "name": _JSON,
+        "startTimeUnixNano": _JSON | st.integers(0, 2**70).map(str),
+        "endTimeUnixNano": _JSON | st.integers(-(2**70), 2**70),
+        "status": st.fixed_dictionaries({}, optional={"code": _JSON, "message": _JSON}) | _JSON,
+        "attributes": st.lists(
+            st.fixed_dictionaries({"key": _KEYS | _JSON, "value": _any_value() | _JSON}),
+            max_size=6,
+        )
+        | _JSON,
+    },
+)
+_OTLP_SHAPED = st.builds(
+    lambda spans, wrap: wrap(spans),
+    st.lists(_SPAN | _JSON, max_size=4),
+    st.sampled_from(
+        [
+            lambda s: {"resourceSpans": [{"scopeSpans": [{"spans": s}]}]},
+            lambda s: {"resourceSpans": [{"scopeSpans": s}]},
+            lambda s: {"resourceSpans": s},
+            lambda s: s,
+        ]
+    ),
+)
+
+
+def _never_crashes(content: bytes) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        Path(folder, "traces.jsonl").write_bytes(content)
+        report = load_report(Path(folder))
+        assert report.skipped_lines >= 0
+        render_text(report)
+        render_html(report)
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.binary(max_size=200), max_size=6))
+def test_fuzz_random_bytes(lines: list[bytes]) -> None:
+    """Random bytes never crash the reader or the renderers."""
+    _never_crashes(b"\n".join(lines))
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(_OTLP_SHAPED | _JSON, min_size=1, max_size=4))
+def test_fuzz_json_of_the_wrong_shape(lines: list[Any]) -> None:
+    """Valid JSON shaped almost like (or nothing like) an OTLP request never crashes anything."""
+    _never_crashes(b"\n".join(json.dumps(line).encode() for line in lines))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_fuzz_truncated_files(data: st.DataObject) -> None:
+    """A good file cut at any byte loses at most the line it was cut in."""
+    provider = TracerProvider()
+    with tempfile.TemporaryDirectory() as folder:
+        provider.add_span_processor(
+            SimpleSpanProcessor(JsonlSpanExporter(Path(folder) / "traces.jsonl"))
+        )
+        tracer = provider.get_tracer("t")
+        for i in range(4):
+            _model_span(tracer, model="m", start=i, duration=0.5, ttft=0.1)
+        provider.shutdown()
+        good = (Path(folder) / "traces.jsonl").read_bytes()
+    cut = data.draw(st.integers(0, len(good)))
+    whole_lines = good[:cut].count(b"\n")
+    with tempfile.TemporaryDirectory() as folder:
+        Path(folder, "traces.jsonl").write_bytes(good[:cut])
+        report = load_report(Path(folder))
+    assert len(report.records) >= whole_lines
+    assert report.skipped_lines <= 1
+    render_html(report)

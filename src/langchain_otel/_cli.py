@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from langchain_otel import __version__
+from langchain_otel._version import __version__
 
 __all__ = ["main"]
 

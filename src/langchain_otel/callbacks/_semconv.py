@@ -119,6 +119,7 @@ OPERATION_CHAT: Final = "chat"
 OPERATION_TEXT_COMPLETION: Final = "text_completion"
 OPERATION_EXECUTE_TOOL: Final = "execute_tool"
 OPERATION_RETRIEVAL: Final = "retrieval"
+OPERATION_GENERATE_CONTENT: Final = "generate_content"  # read by the report, not emitted
 OPERATION_INVOKE_AGENT: Final = "invoke_agent"
 OPERATION_INVOKE_WORKFLOW: Final = "invoke_workflow"
 
