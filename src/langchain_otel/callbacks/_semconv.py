@@ -53,10 +53,14 @@ GEN_AI_AGENT_NAME: Final = "gen_ai.agent.name"
 GEN_AI_AGENT_ID: Final = "gen_ai.agent.id"
 GEN_AI_WORKFLOW_NAME: Final = "gen_ai.workflow.name"
 
-# -- server.* / error.* (stable general conventions) ------------------------------------
+# -- server.* / error.* / exception.* (stable general conventions) --------------------
 SERVER_ADDRESS: Final = "server.address"
 SERVER_PORT: Final = "server.port"
 ERROR_TYPE: Final = "error.type"
+EXCEPTION_EVENT: Final = "exception"
+EXCEPTION_TYPE: Final = "exception.type"
+EXCEPTION_MESSAGE: Final = "exception.message"
+EXCEPTION_STACKTRACE: Final = "exception.stacktrace"
 
 # -- ours: LangChain context, outcome, cost ----------------------------------------------
 LANGCHAIN_RUN_ID: Final = "langchain.run.id"
@@ -271,6 +275,12 @@ ATTRIBUTES: Final = (
     AttributeDoc(SERVER_ADDRESS, "string", _MODEL, "Host of the model's `base_url`."),
     AttributeDoc(SERVER_PORT, "int", _MODEL, "Port of the model's `base_url`."),
     AttributeDoc(ERROR_TYPE, "string", "all", "Fully qualified class name of the exception."),
+    AttributeDoc(EXCEPTION_EVENT, "span event", "all",
+                 "The event recording a failure (`record_exception`), with the three below."),
+    AttributeDoc(EXCEPTION_TYPE, "string", "`exception` event", "The exception's class."),
+    AttributeDoc(EXCEPTION_MESSAGE, "string", "`exception` event",
+                 "Its message (invalid unicode replaced)."),
+    AttributeDoc(EXCEPTION_STACKTRACE, "string", "`exception` event", "Its traceback."),
     AttributeDoc(LANGCHAIN_RUN_ID, "string", "all", "LangChain's run id."),
     AttributeDoc(LANGCHAIN_RUN_TYPE, "string", "all",
                  "`llm`, `chat_model`, `chain`, `tool` or `retriever`."),
