@@ -41,6 +41,7 @@ __all__ = [
     "ROLE_NODE",
     "ROLE_PLAIN",
     "AgentRun",
+    "agent_markers",
     "classify_graph",
     "interrupt_kind",
     "is_plumbing",
@@ -258,7 +259,8 @@ def _enclosing_markers(enclosing: AgentRun | None) -> tuple[Any, Any]:
     return (None, None)
 
 
-def _markers(metadata: Mapping[str, Any]) -> tuple[Any, Any]:
+def agent_markers(metadata: Mapping[str, Any]) -> tuple[Any, Any]:
+    """The metadata that made a run an agent: (our key's value, create_agent's marker)."""
     create_agent = None
     if metadata.get("ls_integration") == _CREATE_AGENT:
         create_agent = (_CREATE_AGENT, metadata.get("lc_agent_name"))
@@ -299,7 +301,7 @@ def classify_graph(
         >>> classify_graph("team", {}, None, None).span_name
         'invoke_agent team'
     """
-    markers = _markers(metadata)
+    markers = agent_markers(metadata)
     agent_name, decided = opt_in_agent(name, metadata, enclosing)
     if not decided:
         created = markers[1] is not None and markers[1] != _enclosing_markers(enclosing)[1]

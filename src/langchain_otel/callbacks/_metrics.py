@@ -156,6 +156,30 @@ class PointAttributes:
         self._put(point_key, value)
         return value
 
+    def run(
+        self, operation: str, outcome: str | None, error_type: str | None, agent: str | None
+    ) -> dict[str, Any]:
+        """The attributes of an agent, workflow or tool run's point (no model identity).
+
+        Example:
+            >>> PointAttributes().run("invoke_agent", "ok", None, "weather_agent")
+            {'gen_ai.operation.name': 'invoke_agent', 'langchain_otel.outcome': 'ok', \
+'gen_ai.agent.name': 'weather_agent'}
+        """
+        key = ("run", operation, outcome, error_type, agent)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        attrs: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: operation}
+        if outcome is not None:
+            attrs[sc.OUTCOME] = outcome
+        if error_type:
+            attrs[sc.ERROR_TYPE] = error_type
+        if agent is not None:
+            attrs[sc.GEN_AI_AGENT_NAME] = agent
+        self._put(key, attrs)
+        return attrs
+
     def _put(self, key: tuple[Any, ...], value: Any) -> None:
         if len(self._cache) >= _MAX_CACHED_ATTRIBUTES:
             self._cache.clear()
