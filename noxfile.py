@@ -37,10 +37,10 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on the package."""
+    """mypy --strict on the package and on tests/typing (the public API as users type it)."""
     install_project(session, "otlp", "prometheus", "prices")
     session.install(*group("typing"))
-    session.run("mypy", "src")
+    session.run("mypy", "src", "tests/typing")
 
 
 @nox.session

@@ -22,7 +22,6 @@ from langchain_otel.callbacks import ModelPrice, OTelCallbackHandler
 
 if TYPE_CHECKING:
     from langchain_otel.config import (
-        OTelLogsBridge,
         Telemetry,
         configure,
         get_config,
@@ -30,12 +29,12 @@ if TYPE_CHECKING:
         reset_defaults,
         shutdown,
     )
-    from langchain_otel.processors import add_otel_context
+    from langchain_otel.processors import OTelLogsBridge, add_otel_context
 
 # The names backed by the OpenTelemetry SDK load on first use, so that importing a
 # submodule (``import langchain_otel.llms`` runs this module first) does not import the SDK.
 _LAZY = {
-    "OTelLogsBridge": "langchain_otel.config",
+    "OTelLogsBridge": "langchain_otel.processors",
     "Telemetry": "langchain_otel.config",
     "configure": "langchain_otel.config",
     "get_config": "langchain_otel.config",

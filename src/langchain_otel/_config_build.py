@@ -17,7 +17,7 @@ from opentelemetry._logs import NoOpLoggerProvider, get_logger_provider, set_log
 from opentelemetry.metrics import MeterProvider as APIMeterProvider
 from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.sdk._logs import LoggerProvider
-from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, ConsoleLogRecordExporter
+from opentelemetry.sdk._logs.export import ConsoleLogRecordExporter
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
     ConsoleMetricExporter,
@@ -32,6 +32,8 @@ from opentelemetry.trace import TracerProvider as APITracerProvider
 
 from langchain_otel._export._counting import (
     OTLP_LOGGERS,
+    SDK_BATCH_LOGGER,
+    CountingBatchLogRecordProcessor,
     CountingBatchSpanProcessor,
     CountingLogExporter,
     CountingMetricExporter,
@@ -39,6 +41,7 @@ from langchain_otel._export._counting import (
     DropCounter,
     OnceFilter,
 )
+from langchain_otel._export._files import make_private_folder, open_private
 from langchain_otel._export._jsonl import JsonlLogExporter, JsonlMetricExporter, JsonlSpanExporter
 from langchain_otel._export._otlp import otlp_exporter
 from langchain_otel._settings import UNKNOWN_SERVICE, Settings
@@ -74,9 +77,9 @@ class Providers:
 
 def _check_directory(path: Path) -> None:
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        make_private_folder(path)
         probe = path / ".langchain-otel-write-test"
-        probe.write_bytes(b"")
+        open_private(probe).close()
         probe.unlink()
     except OSError as exc:
         raise ConfigurationError(
@@ -195,12 +198,12 @@ def build(settings: Settings) -> Providers:
     logger_provider = LoggerProvider(resource=resource)
     for _, log_exporter in _exporters("logs", settings, directory):
         logger_provider.add_log_record_processor(
-            BatchLogRecordProcessor(CountingLogExporter(log_exporter, counter))
+            CountingBatchLogRecordProcessor(CountingLogExporter(log_exporter, counter), counter)
         )
-    log_filter = None
-    if settings.uses("otlp"):
-        log_filter = OnceFilter()
-        log_filter.install(OTLP_LOGGERS)
+    # The SDK's batch processors warn once per item a full queue drops, the OTLP exporters
+    # once per retry: let the first line of each through (the counts are in ``dropped``).
+    log_filter = OnceFilter()
+    log_filter.install([SDK_BATCH_LOGGER, *(OTLP_LOGGERS if settings.uses("otlp") else ())])
     return Providers(
         tracer_provider,
         meter_provider,
