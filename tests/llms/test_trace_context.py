@@ -209,11 +209,6 @@ async def test_httpx_client_span_is_in_the_model_trace(
 
 @KINDS
 @PATHS
-@pytest.mark.xfail(
-    reason="needs the model run's span to be current inside the model call: the core"
-    " engineer's context work (issue 11, item 1), not on main yet",
-    strict=True,
-)
 async def test_httpx_client_span_is_a_child_of_the_model_span(
     openai_server: OpenAIServer,
     instrumented: tuple[TracerProvider, InMemorySpanExporter],
@@ -237,11 +232,6 @@ async def test_httpx_client_span_is_a_child_of_the_model_span(
 
 @KINDS
 @PATHS
-@pytest.mark.xfail(
-    reason="needs the model run's span to be current inside the model call: the core"
-    " engineer's context work (issue 11, item 1), not on main yet",
-    strict=True,
-)
 async def test_the_servers_parent_is_the_model_span(
     openai_server: OpenAIServer, kind: str, path: str
 ) -> None:
