@@ -30,17 +30,24 @@ from opentelemetry.sdk.trace.export import (
     SpanExporter,
     SpanExportResult,
 )
+from opentelemetry.sdk.trace.sampling import Sampler, TraceIdRatioBased
 
 __all__ = [
     "CANDIDATES",
+    "PRICES",
+    "SAMPLED_RATIO",
     "Candidate",
     "CountingExporter",
     "Installed",
     "Sdk",
     "make_sdk",
+    "ours_handler",
     "registry_size",
     "setup",
 ]
+
+SAMPLED_RATIO = 0.1
+"""``ours-sampled`` keeps this share of traces (``TraceIdRatioBased``)."""
 
 
 class CountingExporter(SpanExporter):
@@ -78,7 +85,7 @@ class Sdk:
     reader: InMemoryMetricReader
 
 
-def make_sdk(*, with_processor: bool = True) -> Sdk:
+def make_sdk(*, with_processor: bool = True, sampler: Sampler | None = None) -> Sdk:
     """A tracer provider batching into a counting exporter, and an in-memory meter.
 
     Example:
@@ -90,7 +97,7 @@ def make_sdk(*, with_processor: bool = True) -> Sdk:
         1
     """
     exporter = CountingExporter()
-    tracer_provider = TracerProvider()
+    tracer_provider = TracerProvider(sampler=sampler)
     if with_processor:
         tracer_provider.add_span_processor(BatchSpanProcessor(exporter))
     reader = InMemoryMetricReader()
@@ -106,12 +113,20 @@ class Installed:
         registry: The object(s) whose run maps the memory check counts.
         open_runs: A callable giving the candidate's own count of runs in flight, if any.
         models: Which models the candidate instruments (``"llm"``, ``"chat"``).
+        workloads: The only workloads it runs (``None``: every one of its models).
+        config_for: The config of one workload, when it differs per workload (the floor).
     """
 
     config: dict[str, Any] | None
     registry: list[Any] = field(default_factory=list)
     open_runs: Callable[[], int] | None = None
     models: tuple[str, ...] = ("llm", "chat")
+    workloads: tuple[str, ...] | None = None
+    config_for: Callable[[str], dict[str, Any] | None] | None = None
+
+    def workload_config(self, workload: str) -> dict[str, Any] | None:
+        """The config workload ``workload`` passes."""
+        return self.config if self.config_for is None else self.config_for(workload)
 
 
 @dataclass(frozen=True)
@@ -122,6 +137,7 @@ class Candidate:
     description: str
     packages: tuple[str, ...]
     is_reference: bool = False
+    checks_parenting: bool = True
 
 
 CANDIDATES: dict[str, Candidate] = {
@@ -134,7 +150,19 @@ CANDIDATES: dict[str, Candidate] = {
             ("langchain-core",),
             is_reference=True,
         ),
+        Candidate(
+            "floor",
+            "ours' exact spans, attributes and points, precomputed: the SDK's cost",
+            ("langchain-otel",),
+            is_reference=True,
+        ),
         Candidate("ours", "OTelCallbackHandler in config", ("langchain-otel",)),
+        Candidate(
+            "ours-sampled",
+            f"ours under a {SAMPLED_RATIO:.0%} TraceIdRatioBased sampler (W1 only)",
+            ("langchain-otel",),
+            checks_parenting=False,  # most requests leave no trace at all, by design
+        ),
         Candidate("ours-instrument", "langchain_otel.instrument()", ("langchain-otel",)),
         Candidate(
             "ours-structlog",
@@ -236,39 +264,89 @@ def _setup_noop(sdk: Sdk) -> Installed:
     return Installed(config={"callbacks": [NoopHandler()]})
 
 
-def _ours_handler(sdk: Sdk) -> Any:
+def _prices() -> dict[str, Any]:
+    from langchain_otel import ModelPrice
+
+    # Real models have a price (genai-prices knows them); ours then emits cost too.
+    return {
+        "echo": ModelPrice(input_per_million=0.15, output_per_million=0.6),
+        "fake-chat": ModelPrice(input_per_million=2.5, output_per_million=10.0),
+    }
+
+
+PRICES = ("echo", "fake-chat")
+"""The models ours is given a price for (as a real model has one), so it emits cost."""
+
+
+def ours_handler(tracer_provider: Any, meter_provider: Any, logger: Any = None) -> Any:
+    """Our handler as every ``ours*`` candidate (and the floor's recording) builds it."""
     from langchain_otel import OTelCallbackHandler
 
     return OTelCallbackHandler(
-        tracer_provider=sdk.tracer_provider, meter_provider=sdk.meter_provider
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+        prices=_prices(),
+        logger=logger,
+    )
+
+
+def _installed_ours(handler: Any, **kwargs: Any) -> Installed:
+    return Installed(
+        config={"callbacks": [handler]},
+        registry=[handler],
+        open_runs=lambda: int(handler.open_runs),
+        **kwargs,
     )
 
 
 def _setup_ours(sdk: Sdk) -> Installed:
     _quiet_structlog()
-    handler = _ours_handler(sdk)
+    return _installed_ours(ours_handler(sdk.tracer_provider, sdk.meter_provider))
+
+
+def _setup_ours_sampled(sdk: Sdk) -> Installed:
+    _quiet_structlog()
+    handler = ours_handler(sdk.tracer_provider, sdk.meter_provider)
+    return _installed_ours(handler, workloads=("W1",))
+
+
+def _setup_floor(sdk: Sdk) -> Installed:
+    """The floor: a handler per workload replaying ours' recorded outputs."""
+    from benchmarks import floor
+    from benchmarks import workloads as wl
+
+    _quiet_structlog()
+    models = wl.build_models()
+    configs: dict[str, dict[str, Any]] = {}
+    handlers: list[Any] = []
+
+    def config_for(workload: str) -> dict[str, Any]:
+        if workload not in configs:
+            handler = floor.FloorHandler(floor.record(wl.WORKLOADS[workload], models), sdk)
+            handlers.append(handler)
+            configs[workload] = {"callbacks": [handler]}
+        return configs[workload]
+
     return Installed(
-        config={"callbacks": [handler]},
-        registry=[handler],
-        open_runs=lambda: int(handler.open_runs),
+        config=config_for("W1"),
+        registry=handlers,
+        open_runs=lambda: sum(h.open_runs for h in handlers),
+        config_for=config_for,
     )
 
 
 def _setup_ours_structlog(sdk: Sdk) -> Installed:
     _json_structlog()
-    handler = _ours_handler(sdk)
-    return Installed(
-        config={"callbacks": [handler]},
-        registry=[handler],
-        open_runs=lambda: int(handler.open_runs),
-    )
+    return _installed_ours(ours_handler(sdk.tracer_provider, sdk.meter_provider))
 
 
 def _setup_ours_instrument(sdk: Sdk) -> Installed:
     _quiet_structlog()
     from langchain_otel import instrument
 
-    handler = instrument(tracer_provider=sdk.tracer_provider, meter_provider=sdk.meter_provider)
+    handler = instrument(
+        tracer_provider=sdk.tracer_provider, meter_provider=sdk.meter_provider, prices=_prices()
+    )
     handlers = [handler] if handler is not None else []
     open_runs = (lambda: int(handler.open_runs)) if hasattr(handler, "open_runs") else None
     return Installed(config=None, registry=handlers, open_runs=open_runs)
@@ -331,7 +409,9 @@ def _setup_langfuse(sdk: Sdk) -> Installed:
 _SETUPS: dict[str, Callable[[Sdk], Installed]] = {
     "bare": _setup_bare,
     "noop": _setup_noop,
+    "floor": _setup_floor,
     "ours": _setup_ours,
+    "ours-sampled": _setup_ours_sampled,
     "ours-instrument": _setup_ours_instrument,
     "ours-structlog": _setup_ours_structlog,
     "openinference": _setup_openinference,
@@ -343,7 +423,8 @@ _SETUPS: dict[str, Callable[[Sdk], Installed]] = {
 
 def setup(name: str) -> tuple[Sdk, Installed]:
     """Build the SDK and install candidate ``name`` in this process."""
-    sdk = make_sdk(with_processor=name != "langfuse")
+    sampler = TraceIdRatioBased(SAMPLED_RATIO) if name == "ours-sampled" else None
+    sdk = make_sdk(with_processor=name != "langfuse", sampler=sampler)
     return sdk, _SETUPS[name](sdk)
 
 

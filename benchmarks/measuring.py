@@ -36,6 +36,9 @@ __all__ = [
 
 ROOT = Path(__file__).resolve().parent.parent
 CLOCK = time.perf_counter_ns
+CLOCKS = {"wall": time.perf_counter_ns, "cpu": time.process_time_ns}
+"""What a timed block reads: wall time, or the worker process's CPU time (all its threads,
+the export thread included), which preemption by other processes does not inflate."""
 
 
 def rss_bytes() -> int:
@@ -57,7 +60,7 @@ def rss_bytes() -> int:
 # -- inside a worker process ---------------------------------------------------------
 
 
-def floor_block(sdk: Any, reps: int) -> int:
+def floor_block(sdk: Any, reps: int, clock: Callable[[], int] = CLOCK) -> int:
     """The physical floor, timed: ``reps`` x (one span + 2 histogram records).
 
     One span with 10 attributes and two histogram records, on the same SDK setup as the
@@ -82,7 +85,7 @@ def floor_block(sdk: Any, reps: int) -> int:
         "langchain.run.name": "EchoLLM",
     }
     metric_attributes = {"gen_ai.operation.name": "text_completion", "gen_ai.request.model": "echo"}
-    start = CLOCK()
+    start = clock()
     for _ in range(reps):
         span = tracer.start_span(
             "text_completion echo", kind=SpanKind.CLIENT, attributes=attributes
@@ -90,7 +93,7 @@ def floor_block(sdk: Any, reps: int) -> int:
         span.end()
         duration.record(0.001, metric_attributes)
         tokens.record(256, metric_attributes)
-    return CLOCK() - start
+    return clock() - start
 
 
 def _trees(spans: list[Any]) -> dict[int, list[Any]]:
@@ -222,6 +225,7 @@ def memory_check(
 ) -> dict[str, Any]:
     """RSS and run-registry size after ``invokes`` invokes and ``astreams`` astreams."""
     config = installed.config
+    halfway = max(1, invokes // 10)
 
     async def streams() -> None:
         for _ in range(astreams):
@@ -241,7 +245,10 @@ def memory_check(
     kind = "llm" if "llm" in installed.models else "chat"
     model = models.llm if kind == "llm" else models.chat
     before = snapshot()
-    for _ in range(invokes):
+    for _ in range(halfway):
+        model.invoke("short prompt", config=config)
+    warmed = snapshot()
+    for _ in range(invokes - halfway):
         model.invoke("short prompt", config=config)
     after_invokes = snapshot()
     if kind == "llm":
@@ -252,6 +259,7 @@ def memory_check(
         "invokes": invokes,
         "astreams": astreams if kind == "llm" else 0,
         "before": before,
+        "after_tenth": warmed,
         "after_invokes": after_invokes,
         "after_astreams": after_streams,
     }
@@ -271,7 +279,7 @@ def profile_block(request: dict[str, Any], sdk: Any, installed: Any, models: Any
     wl.run_block(
         workload,
         models,
-        installed.config,
+        installed.workload_config(workload.id),
         request["reps"],
         concurrency=workload.concurrency,
         loop=loop,
@@ -304,33 +312,49 @@ def _serve(name: str, requests: IO[str], replies: IO[str]) -> None:
     from benchmarks.candidates import CANDIDATES, package_version
 
     versions = {p: package_version(p) for p in CANDIDATES[name].packages}
-    reply({"ready": True, "models": list(installed.models), "versions": versions})
+    reply(
+        {
+            "ready": True,
+            "models": list(installed.models),
+            "workloads": installed.workloads,
+            "versions": versions,
+        }
+    )
     for line in requests:
         request = json.loads(line)
         command = request["cmd"]
         try:
             if command == "run":
                 workload = wl.WORKLOADS[request["workload"]]
+                config = installed.workload_config(workload.id)
                 sdk.tracer_provider.force_flush()
                 spans_before = sdk.exporter.count
                 elapsed = [
                     wl.run_block(
                         workload,
                         models,
-                        installed.config,
+                        config,
                         request["reps"],
                         concurrency=request["concurrency"],
                         loop=loop,
-                        clock=CLOCK,
+                        clock=CLOCKS[request.get("clock", "wall")],
                     )
                     for _ in range(request.get("repeats", 1))
                 ]
                 sdk.tracer_provider.force_flush()
-                reply({"ns": elapsed, "spans": sdk.exporter.count - spans_before})
+                open_runs = installed.open_runs() if installed.open_runs else None
+                reply(
+                    {
+                        "ns": elapsed,
+                        "spans": sdk.exporter.count - spans_before,
+                        "open_runs": open_runs,
+                    }
+                )
             elif command == "profile":
                 reply({"profile": profile_block(request, sdk, installed, models, loop)})
             elif command == "floor":
-                reply({"ns": floor_block(sdk, request["reps"])})
+                clock = CLOCKS[request.get("clock", "wall")]
+                reply({"ns": floor_block(sdk, request["reps"], clock)})
             elif command == "parenting":
                 reply({"parenting": parenting_check(sdk, installed, models, loop)})
             elif command == "memory":
@@ -378,6 +402,7 @@ class Worker:
     name: str
     process: subprocess.Popen[str]
     models: tuple[str, ...] = ()
+    workloads: tuple[str, ...] | None = None
     versions: dict[str, str | None] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
@@ -403,7 +428,14 @@ class Worker:
         if not hello.get("ready"):
             raise RuntimeError(f"worker {self.name} did not start: {hello}")
         self.models = tuple(hello["models"])
+        self.workloads = None if hello.get("workloads") is None else tuple(hello["workloads"])
         self.versions = dict(hello.get("versions") or {})
+
+    def runs(self, workload: Any) -> bool:
+        """Whether this candidate runs ``workload`` (its model, its workload list)."""
+        if workload.model not in self.models:
+            return False
+        return self.workloads is None or workload.id in self.workloads
 
     def _read(self) -> dict[str, Any]:
         assert self.process.stdout is not None
@@ -449,6 +481,7 @@ class Sample:
     ops: int
     spans: float
     ns_repeats: list[int]
+    open_runs: int | None = None
 
 
 def run_rounds(
@@ -458,6 +491,7 @@ def run_rounds(
     rounds: int,
     quick: bool,
     seed: int,
+    clock: str = "wall",
     progress: Callable[[str], None] = lambda _: None,
 ) -> tuple[list[Sample], list[dict[str, Any]]]:
     """Interleaved rounds; returns the samples and the floor's timed blocks."""
@@ -470,7 +504,7 @@ def run_rounds(
     for worker in workers.values():  # warm-up: imports, caches, first-call costs
         for wid in workload_ids:
             workload = WORKLOADS[wid]
-            if workload.model in worker.models:
+            if worker.runs(workload):
                 worker.ask(
                     cmd="run",
                     workload=wid,
@@ -483,7 +517,7 @@ def run_rounds(
             reps = workload.reps(quick=quick)
             concurrency = workload.concurrency_in(quick=quick)
             ops = reps * concurrency
-            names = [n for n, w in workers.items() if workload.model in w.models]
+            names = [n for n, w in workers.items() if w.runs(workload)]
             for name in rng.sample(names, len(names)):
                 reply = workers[name].ask(
                     cmd="run",
@@ -491,20 +525,22 @@ def run_rounds(
                     reps=reps,
                     concurrency=concurrency,
                     repeats=workload.repeats(quick=quick),
+                    clock=clock,
                 )
                 if "error" in reply:
                     workers[name].errors.append(f"{wid}: {reply['error']}")
                     continue
                 times = list(reply["ns"])
-                samples.append(
-                    Sample(name, wid, index, min(times), ops, reply["spans"] / len(times), times)
-                )
+                spans = reply["spans"] / len(times)
+                open_runs = reply.get("open_runs")
+                samples.append(Sample(name, wid, index, min(times), ops, spans, times, open_runs))
         if "bare" in workers:
             floors.append(
                 {
                     "round": index,
                     "ns": min(
-                        workers["bare"].ask(cmd="floor", reps=floor_reps)["ns"] for _ in range(3)
+                        workers["bare"].ask(cmd="floor", reps=floor_reps, clock=clock)["ns"]
+                        for _ in range(3)
                     ),
                     "reps": floor_reps,
                 }

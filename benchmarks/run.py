@@ -25,7 +25,7 @@ if __package__ in (None, ""):  # run as a script: python benchmarks/run.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import candidates as cand
-from benchmarks import measuring, reporting
+from benchmarks import goals, measuring, reporting
 from benchmarks.workloads import STREAM_TOKENS, WORKLOADS
 
 __all__ = ["main"]
@@ -75,7 +75,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--workloads", default=",".join(WORKLOADS), help="comma-separated, e.g. W1,W4"
     )
     parser.add_argument(
-        "--invokes", type=int, help="memory check: invokes (default 100000, quick 2000)"
+        "--invokes",
+        type=int,
+        help="memory check: invokes (default 100000, 1000000 for ours; quick 2000)",
     )
     parser.add_argument(
         "--astreams", type=int, help="memory check: astreams (default 10000, quick 200)"
@@ -99,17 +101,72 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         metavar="W1,W4",
         help="also profile these workloads (cProfile, one block) in every candidate but bare",
     )
+    parser.add_argument(
+        "--no-service", action="store_true", help="skip the service benchmark (issue 18)"
+    )
+    parser.add_argument(
+        "--service-only", action="store_true", help="run only the service benchmark"
+    )
+    parser.add_argument(
+        "--service-duration", type=float, help="service: seconds of load per route (15, quick 2)"
+    )
+    parser.add_argument("--service-rounds", type=int, help="service: rounds (default 2, quick 1)")
+    parser.add_argument(
+        "--clock",
+        choices=("cpu", "wall"),
+        default="cpu",
+        help="what a block's time is: the worker's CPU time (default: steady on a shared"
+        " machine, where other processes preempt ours) or wall time",
+    )
     parser.add_argument("--seed", type=int, default=20261126, help="seed of the interleaving order")
     parser.add_argument("--out", default="bench-results", help="folder for the JSON results")
     return parser.parse_args(argv)
 
 
+def _service(args: argparse.Namespace, progress: Any) -> tuple[dict[str, Any], int]:
+    """The service benchmark (issue 18): its result and exit code."""
+    from benchmarks.service import driver
+
+    load = os.getloadavg()
+    result = driver.run(
+        quick=args.quick,
+        rounds=args.service_rounds,
+        duration=args.service_duration,
+        progress=progress,
+    )
+    result["loadavg_before"], result["loadavg_after"] = load, os.getloadavg()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "service-latest.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    print(f"\n## Service benchmark (load average before/after {load[0]:.2f} / ", end="")
+    print(f"{result['loadavg_after'][0]:.2f})\n")
+    print(driver.render(result))
+    errors = sum(s["errors"] for by in result["summary"].values() for s in by.values())
+    return result, 1 if errors else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; see ``--help``."""
     args = _parse(argv)
+    if args.service_only:
+        return _service(args, _progress)[1]
+    code = _micro(args)
+    if args.no_service:
+        return code
+    return max(code, _service(args, _progress)[1])
+
+
+def _progress(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _micro(args: argparse.Namespace) -> int:
+    """The microbenchmarks (issues 6 and 15): W1-W10, floor, memory, parenting."""
     quick = args.quick
     rounds = args.rounds or (2 if quick else 10)
     invokes = args.invokes if args.invokes is not None else (2000 if quick else 100_000)
+    # Goal 7 of issue 15: ours stays flat over a million runs.
+    ours_invokes = args.invokes if args.invokes is not None else (2000 if quick else 1_000_000)
     astreams = args.astreams if args.astreams is not None else (200 if quick else 10_000)
     wanted = [c.strip() for c in args.candidates.split(",") if c.strip()]
     unknown = [c for c in wanted if c not in cand.CANDIDATES]
@@ -133,9 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown workloads {bad}; known: {', '.join(WORKLOADS)}", file=sys.stderr)
         return 2
 
-    def progress(message: str) -> None:
-        print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
+    progress = _progress
     started_at = dt.datetime.now(dt.timezone.utc)
     load_before = os.getloadavg()
     if missing:
@@ -144,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {
         "date": started_at.isoformat(timespec="seconds"),
         "mode": "quick" if quick else "full",
+        "clock": args.clock,
         "rounds": rounds,
         "seed": args.seed,
         "machine": _machine(),
@@ -169,12 +225,14 @@ def main(argv: list[str] | None = None) -> int:
             rounds=0 if args.no_timing else rounds,
             quick=quick,
             seed=args.seed,
+            clock=args.clock,
             progress=progress,
         )
         parenting: dict[str, Any] = {}
         if not args.no_parenting:
             for name, worker in workers.items():
-                if name in ("bare", "noop"):
+                candidate = cand.CANDIDATES[name]
+                if name == "bare" or candidate.is_reference or not candidate.checks_parenting:
                     continue
                 reply = worker.ask(cmd="parenting")
                 parenting[name] = reply.get("parenting") or {
@@ -184,8 +242,9 @@ def main(argv: list[str] | None = None) -> int:
             progress("parenting checked")
         memory: dict[str, Any] = {}
         if not args.no_memory:  # not timed: all candidates at once
-            for worker in workers.values():
-                worker.send(cmd="memory", invokes=invokes, astreams=astreams)
+            for name, worker in workers.items():
+                count = ours_invokes if name == "ours" else invokes
+                worker.send(cmd="memory", invokes=count, astreams=astreams)
             for name, worker in workers.items():
                 reply = worker.receive()
                 memory[name] = reply.get("memory") or {"error": reply.get("error")}
@@ -193,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         profiles: dict[str, dict[str, str]] = {}
         for wid in [w for w in (args.profile or "").split(",") if w]:
             for name, worker in workers.items():
-                if name == "bare" or WORKLOADS[wid].model not in worker.models:
+                if name == "bare" or not worker.runs(WORKLOADS[wid]):
                     continue
                 reps = WORKLOADS[wid].reps(quick=quick)
                 reply = worker.ask(
@@ -214,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         {
             "cells": [c.as_dict() for c in table],
             "goals": reporting.goal_verdicts(table, WORKLOADS),
+            "goals_issue15": goals.judge(samples, {w: WORKLOADS[w] for w in workload_ids}, memory),
             "floor": {"us_median": median, "us_q1": q1, "us_q3": q3, "rounds": len(floor_us)}
             if floor_us
             else None,
@@ -236,7 +296,10 @@ def main(argv: list[str] | None = None) -> int:
     (out_dir / "latest.json").write_text(text, encoding="utf-8")
 
     m = result["machine"]
-    print(f"# langchain-otel benchmark ({result['mode']}, {rounds} rounds) — {result['date']}")
+    print(
+        f"# langchain-otel benchmark ({result['mode']}, {rounds} rounds, {args.clock} time)"
+        f" — {result['date']}"
+    )
     print(
         f"\nMachine: {m['cpus']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, "
         f"Python {m['python']}, {m['platform']}."
@@ -244,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
     print("Versions: " + ", ".join(f"{p} {v}" for p, v in result["versions"].items() if v) + ".")
     print(f"Load average before/after: {load_before[0]:.2f} / {result['loadavg_after'][0]:.2f}.\n")
     print(reporting.render(result, WORKLOADS))
+    print()
+    print(goals.render(result["goals_issue15"], WORKLOADS))
     if missing:
         print(f"\nNot installed, skipped: {', '.join(missing)}.")
     for name, by_workload in profiles.items():

@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from benchmarks import candidates, measuring, reporting, run
+from benchmarks import candidates, floor, goals, measuring, reporting, run
 from benchmarks import workloads as wl
+from benchmarks.service import app, driver, load, sink
 from langchain_core.callbacks import BaseCallbackHandler
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
 
 from langchain_otel import OTelCallbackHandler
 
@@ -42,6 +46,11 @@ def _ours(sdk: candidates.Sdk) -> candidates.Installed:
     )
 
 
+def _ticks(*values: int) -> Any:
+    """A fake nanosecond clock returning ``values`` in turn."""
+    return iter(values).__next__
+
+
 class TestWorkloads:
     def test_streams_have_256_tokens(
         self, models: wl.Models, loop: asyncio.AbstractEventLoop
@@ -64,23 +73,24 @@ class TestWorkloads:
         """Every workload runs under our handler with the span count its shape implies."""
         workload = wl.WORKLOADS[wid]
         sdk = candidates.make_sdk()
-        installed = _ours(sdk)
+        handler = OTelCallbackHandler(
+            tracer_provider=sdk.tracer_provider, meter_provider=sdk.meter_provider
+        )
         concurrency = workload.concurrency_in(quick=True)
         elapsed = wl.run_block(
             workload,
             models,
-            installed.config,
+            {"callbacks": [handler]},
             2,
             concurrency=concurrency,
             loop=loop,
-            clock=measuring.CLOCK,
+            clock=_ticks(1_000, 4_500),  # the block reads the clock once before, once after
         )
         sdk.tracer_provider.force_flush()
         per_op = {"W2": 3, "W6": 16, "W8": 3}.get(wid, 1)
-        assert elapsed > 0
+        assert elapsed == 3_500
         assert sdk.exporter.count == 2 * concurrency * per_op
-        assert installed.open_runs is not None
-        assert installed.open_runs() == 0
+        assert handler.open_runs == 0
 
 
 class TestParentingCheck:
@@ -166,18 +176,368 @@ def test_quick_run_end_to_end(tmp_path: Any) -> None:
         [
             "--quick",
             "--rounds=1",
-            "--candidates=ours",
+            "--candidates=floor,ours",
             "--workloads=W1,W2",
             "--invokes=20",
             "--astreams=2",
+            "--no-service",
             f"--out={tmp_path}",
         ]
     )
     assert code == 0
     result = json.loads((tmp_path / "latest.json").read_text(encoding="utf-8"))
-    assert result["candidates"] == ["bare", "ours"]
+    assert result["candidates"] == ["bare", "floor", "ours"]
     spans = {(c["candidate"], c["workload"]): c["spans_per_op"] for c in result["cells"]}
-    assert spans == {("bare", "W1"): 0, ("bare", "W2"): 0, ("ours", "W1"): 1, ("ours", "W2"): 3}
+    assert spans == {
+        ("bare", "W1"): 0,
+        ("bare", "W2"): 0,
+        ("floor", "W1"): 1,
+        ("floor", "W2"): 3,
+        ("ours", "W1"): 1,
+        ("ours", "W2"): 3,
+    }
+    assert "floor" not in result["parenting"]  # a reference, like noop
     assert result["parenting"]["ours"] == {"llm": "ok", "chat": "ok"}
     assert result["memory"]["ours"]["after_astreams"]["open_runs"] == 0
-    assert result["floor"]["us_median"] > 0
+    assert result["floor"]["rounds"] == 1
+    assert result["floor"]["us_q1"] <= result["floor"]["us_median"] <= result["floor"]["us_q3"]
+    assert set(result["goals_issue15"]["workloads"]) == {"W1", "W2"}
+    assert result["goals_issue15"]["workloads"]["W1"]["goal7"]["met"] is True
+
+
+def _span_shapes(sdk: candidates.Sdk) -> list[tuple[Any, ...]]:
+    """Every kept span as (name, kind, attribute keys, parent's name), sorted."""
+    spans = list(sdk.exporter.kept)
+    names = {span.context.span_id: span.name for span in spans}
+    return sorted(
+        (
+            span.name,
+            span.kind.name,
+            tuple(sorted(span.attributes or {})),
+            names.get(span.parent.span_id) if span.parent else None,
+        )
+        for span in spans
+    )
+
+
+def _points(sdk: candidates.Sdk) -> dict[str, list[tuple[Any, ...]]]:
+    """Metric name -> sorted (attributes, count of points) over every scope."""
+    found: dict[str, list[tuple[Any, ...]]] = {}
+    data = sdk.reader.get_metrics_data()
+    for resource_metrics in data.resource_metrics if data else []:
+        for scope in resource_metrics.scope_metrics:
+            for metric in scope.metrics:
+                for point in metric.data.data_points:
+                    count = getattr(point, "count", None)
+                    found.setdefault(metric.name, []).append(
+                        (tuple(sorted(point.attributes.items())), count)
+                    )
+    return {name: sorted(points) for name, points in found.items()}
+
+
+class TestFloor:
+    @pytest.mark.parametrize("wid", list(wl.WORKLOADS))
+    def test_emits_exactly_what_ours_emits(
+        self, wid: str, models: wl.Models, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        """Same spans (names, kinds, attribute keys, tree) and the same metric points."""
+        workload = wl.WORKLOADS[wid]
+        concurrency = workload.concurrency_in(quick=True)
+        seen = []
+        for build in (
+            lambda sdk: candidates.ours_handler(sdk.tracer_provider, sdk.meter_provider),
+            lambda sdk: floor.FloorHandler(floor.record(workload, models), sdk),
+        ):
+            sdk = candidates.make_sdk()
+            sdk.exporter.keep = True
+            handler = build(sdk)
+            wl.run_block(
+                workload,
+                models,
+                {"callbacks": [handler]},
+                2,
+                concurrency=concurrency,
+                loop=loop,
+                clock=measuring.CLOCK,
+            )
+            sdk.tracer_provider.force_flush()
+            assert handler.open_runs == 0
+            seen.append((_span_shapes(sdk), _points(sdk)))
+        (ours_spans, ours_points), (floor_spans, floor_points) = seen
+        per_op = {"W2": 3, "W6": 16, "W8": 3}.get(wid, 1)
+        assert len(ours_spans) == 2 * concurrency * per_op
+        assert floor_spans == ours_spans
+        assert floor_points == ours_points
+        assert set(ours_points) >= {
+            "gen_ai.client.operation.duration",
+            "gen_ai.client.token.usage",
+            "langchain_otel.client.cost",
+        }
+
+    def test_values_come_from_the_recording(self, models: wl.Models) -> None:
+        """Every attribute value is the recorded one: the run id, the usage, the cost."""
+        script = floor.record(wl.WORKLOADS["W1"], models)
+        (template,) = script.templates.values()
+        assert template.name == "text_completion echo"
+        assert template.attributes["gen_ai.usage.output_tokens"] == wl.STREAM_TOKENS
+        assert template.attributes["langchain_otel.cost.total"] == pytest.approx(
+            319 * 0.15e-6 + 256 * 0.6e-6
+        )
+        names = [script.instruments[i].name for i, _, _ in template.points]
+        assert names == [
+            "gen_ai.client.operation.duration",
+            "gen_ai.client.token.usage",
+            "gen_ai.client.token.usage",
+            "langchain_otel.client.cost",
+        ]
+        assert (script.spans_per_op, script.points_per_op) == (1, 4)
+
+    def test_refuses_runs_of_one_kind_with_different_shapes(self) -> None:
+        """Two model runs under one key that differ in attributes cannot share a template."""
+        events = floor._Events()
+        sdk = candidates.make_sdk()
+        tracer = sdk.tracer_provider.get_tracer("t")
+        for extra in ({}, {"gen_ai.response.id": "x"}):
+            span = tracer.start_span("m", attributes={"langchain.run.type": "llm", **extra})
+            span.end()
+            events.add("span", span)
+        with pytest.raises(RuntimeError, match="differ in shape"):
+            floor._templates(events)
+
+
+class TestSampled:
+    def test_ours_sampled_runs_w1_under_a_ratio_sampler(self) -> None:
+        """ours-sampled: TraceIdRatioBased(0.1), W1 only, and no parenting check."""
+        sdk, installed = candidates.setup("ours-sampled")
+        sampler = sdk.tracer_provider.sampler
+        assert isinstance(sampler, TraceIdRatioBased)
+        assert sampler.rate == candidates.SAMPLED_RATIO == 0.1
+        assert installed.workloads == ("W1",)
+        assert candidates.CANDIDATES["ours-sampled"].checks_parenting is False
+        worker = measuring.Worker("ours-sampled", None, ("llm", "chat"), ("W1",))  # type: ignore[arg-type]
+        assert worker.runs(wl.WORKLOADS["W1"]) is True
+        assert worker.runs(wl.WORKLOADS["W2"]) is False
+
+
+def _sample(candidate: str, wid: str, rnd: int, us: float, open_runs: int = 0) -> Any:
+    return measuring.Sample(candidate, wid, rnd, int(us * 1000), 1, 1, [], open_runs)
+
+
+class TestGoals:
+    def _samples(self) -> list[measuring.Sample]:
+        # Round 0 and 1; bare 100 µs. Overheads: floor 40, ours 48/60, openllmetry 100.
+        samples = []
+        for rnd, ours in enumerate((148, 160)):
+            samples += [
+                _sample("bare", "W1", rnd, 100),
+                _sample("noop", "W1", rnd, 110),
+                _sample("floor", "W1", rnd, 140),
+                _sample("ours", "W1", rnd, ours),
+                _sample("openllmetry", "W1", rnd, 200),
+                _sample("ours-structlog", "W1", rnd, ours * 1.5),
+                _sample("bare", "W4", rnd, 1000),
+                _sample("noop", "W4", rnd, 1256),
+                _sample("floor", "W4", rnd, 1300),
+                _sample("ours", "W4", rnd, 1320 + 256 * rnd, open_runs=rnd),
+                _sample("openllmetry", "W4", rnd, 1310),
+            ]
+        return samples
+
+    def test_each_goal_per_workload(self) -> None:
+        """Goal 2 (median of 1.2 and 1.5), 3, 4 (per token over noop), 5 and 7."""
+        memory = {
+            "ours": {
+                "invokes": 1000,
+                "after_tenth": {"rss_bytes": 100 * 2**20},
+                "after_invokes": {"rss_bytes": 101 * 2**20},
+                "after_astreams": {"rss_bytes": 101 * 2**20, "registry": 0, "open_runs": 0},
+            }
+        }
+        wanted = {w: wl.WORKLOADS[w] for w in ("W1", "W4")}
+        verdicts = goals.judge(self._samples(), wanted, memory)
+        w1, w4 = verdicts["workloads"]["W1"], verdicts["workloads"]["W4"]
+        assert w1["ours_over_floor"] == pytest.approx(1.35)
+        assert w1["goal2"]["met"] is False
+        assert w1["goal3"]["value"] == pytest.approx(0.54)
+        assert w1["goal3"]["met"] is True
+        assert w1["goal5"]["value"] == pytest.approx(1.5)
+        assert w1["goal5"]["met"] is False
+        assert w1["goal7"]["met"] is True
+        assert "goal2" not in w4  # streams are judged by goal 4
+        assert w4["goal3"]["met"] is False  # openllmetry is cheaper on W4
+        assert w4["goal3"]["text"] == "cheaper: openllmetry"
+        # per token over noop: (64/256, 320/256) -> median 0.75 µs > 0.5
+        assert w4["goal4"]["met"] is False
+        assert w4["goal4"]["text"].startswith("+0.75 µs/tok over noop")
+        assert w4["goal7"] == {"met": False, "text": "open_runs 1"}
+        assert verdicts["memory"]["met"] is True
+        assert verdicts["memory"]["value"] == pytest.approx(1.0)
+        table = goals.render(verdicts, wl.WORKLOADS)
+        assert "| W1 EchoLLM.invoke | 1.35× | 1.35× floor: NOT met |" in table  # noqa: RUF001
+
+    def test_no_data_is_not_a_verdict(self) -> None:
+        """Without a floor in the run, goal 2 is neither met nor missed."""
+        samples = [_sample("bare", "W1", 0, 100), _sample("ours", "W1", 0, 150)]
+        verdicts = goals.judge(samples, {"W1": wl.WORKLOADS["W1"]}, {})
+        assert verdicts["workloads"]["W1"]["goal2"]["met"] is None
+        assert verdicts["memory"] is None
+
+
+async def _serve_sink(
+    requests: Counter[str], received: Counter[str]
+) -> tuple[asyncio.Server, list[asyncio.Task[Any]]]:
+    """A real sink on a free port, and the tasks of the connections it served."""
+    handlers: list[asyncio.Task[Any]] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        handlers.append(asyncio.current_task())  # type: ignore[arg-type]
+        await sink._handle(reader, writer, requests, received)
+
+    return await asyncio.start_server(handle, "127.0.0.1", 0), handlers
+
+
+class TestService:
+    """The service benchmark's parts that need no web framework (the app runs in bench)."""
+
+    def test_parse_wrk(self) -> None:
+        """Requests, req/s, p50/p99 in ms (from µs, ms and s), socket errors + non-2xx."""
+        text = (
+            "Running 2s test @ http://127.0.0.1:1/invoke\n"
+            "  Latency Distribution\n"
+            "     50%  780.00us\n"
+            "     75%   10.00ms\n"
+            "     99%    1.50s\n"
+            "  1466 requests in 2.00s, 250.00KB read\n"
+            "  Socket errors: connect 1, read 2, write 0, timeout 3\n"
+            "  Non-2xx or 3xx responses: 4\n"
+            "Requests/sec:    732.97\n"
+        )
+        assert load.parse_wrk(text) == load.LoadResult(
+            "wrk", 1466, 2.0, 732.97, pytest.approx(0.78), 1500.0, 10
+        )
+
+    def test_unreadable_wrk_output_is_an_error(self) -> None:
+        with pytest.raises(RuntimeError, match="cannot read wrk's output"):
+            load.parse_wrk("wrk: connection refused")
+
+    def test_client_load_against_the_real_sink(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The asyncio client posts nothing, GETs /stats on a real sink, bounded by count."""
+
+        async def scenario() -> load.LoadResult:
+            server, handlers = await _serve_sink(Counter(), Counter())
+            port = server.sockets[0].getsockname()[1]
+            async with server:
+                result = await load.client_load(
+                    f"http://127.0.0.1:{port}/stats",
+                    connections=3,
+                    duration=30.0,
+                    max_requests=30,
+                )
+                await asyncio.gather(*handlers)  # each ends when its client hangs up
+            return result
+
+        result = loop.run_until_complete(scenario())
+        assert result.tool == "asyncio-client"
+        assert 30 <= result.requests <= 32  # each connection checks the bound before sending
+        assert result.errors == 0
+        assert result.p50_ms is not None
+        assert result.p99_ms is not None
+        assert result.p50_ms <= result.p99_ms
+
+    def test_sink_counts_exports_per_path(self, loop: asyncio.AbstractEventLoop) -> None:
+        """POST /v1/traces is answered 200 with an empty body and counted in bytes."""
+        requests: Counter[str] = Counter()
+        received: Counter[str] = Counter()
+
+        async def scenario() -> bytes:
+            server, handlers = await _serve_sink(requests, received)
+            port = server.sockets[0].getsockname()[1]
+            async with server:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                body = b"\x0a\x03abc"
+                writer.write(
+                    b"POST /v1/traces HTTP/1.1\r\nHost: x\r\n"
+                    + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                    + body
+                )
+                head = await reader.readuntil(b"\r\n\r\n")
+                writer.close()
+                await writer.wait_closed()
+                await asyncio.gather(*handlers)
+            return head
+
+        head = loop.run_until_complete(scenario())
+        assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+        assert b"Content-Length: 0" in head
+        assert requests == {"/v1/traces": 1}
+        assert received == {"/v1/traces": 5}
+
+    def test_lag_probe_measures_oversleep(self, loop: asyncio.AbstractEventLoop) -> None:
+        """A callback that blocks the loop for 30 ms shows up as ≥ 30 ms of lag."""
+        probe = app.LagProbe(interval=0.001)
+
+        async def scenario() -> None:
+            task = asyncio.create_task(probe.run())
+            await asyncio.sleep(0.01)
+            asyncio.get_running_loop().call_soon(time.sleep, 0.03)  # a blocking callback
+            await asyncio.sleep(0.01)
+            task.cancel()
+
+        loop.run_until_complete(scenario())
+        figures = probe.take()
+        assert figures["max_ms"] >= 30 - 1  # the pending sleep began at most 1 ms before
+        assert figures["count"] >= 2
+        assert probe.take()["count"] == 0  # taken: reset
+
+    def test_goals_per_route(self) -> None:
+        """Throughput ratios to bare per round, embedded vs OTLP, lag over bare."""
+
+        def sample(variant: str, rnd: int, rps: float, lag: float) -> dict[str, Any]:
+            return {
+                "variant": variant,
+                "route": "invoke",
+                "round": rnd,
+                "rps": rps,
+                "p50_ms": 10.0,
+                "p99_ms": 20.0,
+                "lag_p50_ms": 1.0,
+                "lag_p99_ms": lag,
+                "cpu_us_per_request": 100.0,
+                "errors": 0,
+                "requests": 1000,
+                "tool": "wrk",
+            }
+
+        samples = []
+        for rnd, scale in enumerate((1.0, 2.0)):
+            samples += [
+                sample("bare", rnd, 1000 * scale, 5.0),
+                sample("ours-none", rnd, 850 * scale, 6.0),
+                sample("ours-otlp", rnd, 700 * scale, 8.0),
+                sample("ours-embedded", rnd, 650 * scale, 6.5),
+            ]
+        summary = driver.summarise(samples)
+        assert summary["invoke"]["ours-none"]["rps_ratio"] == pytest.approx(0.85)
+        assert summary["invoke"]["bare"]["rps"] == 1500
+        goals = driver.judge(summary)["invoke"]
+        assert goals["ours-none ≥ 80% of bare"]["met"] is True
+        assert goals["ours-otlp ≥ 70% of bare"]["met"] is True
+        assert goals["ours-embedded ≥ 70% of bare"]["met"] is False
+        assert goals["embedded ≤ OTLP in cost"]["value"] == pytest.approx(-0.05)
+        assert goals["embedded ≤ OTLP in cost"]["met"] is False
+        assert goals["ours-otlp lag p99 ≤ bare + 2 ms"] == {
+            "value": 3.0,
+            "met": False,
+            "unit": "ms",
+        }
+        table = driver.render(
+            {
+                "connections": 64,
+                "duration_s": 15,
+                "rounds": 2,
+                "summary": summary,
+                "goals": {"invoke": goals},
+            }
+        )
+        assert "| ours-none | 1275 | 85% | 10 ms | 20 ms | 1.00 / 6.00 ms | 100 |" in table
+        assert "| embedded ≤ OTLP in cost | -5 points: NOT met |" in table

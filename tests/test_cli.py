@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -93,6 +94,34 @@ def test_demo_then_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert html.read_text().startswith("<!DOCTYPE html>")
     assert main(["report", str(out_dir), "--json"]) == 0
     assert "models" in json.loads(capsys.readouterr().out)
+
+
+def test_demo_prints_one_set_of_numbers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The demo's numbers are the table read from the files, plus one line on the client's view."""
+    from langchain_otel._report import load_report, summarize
+
+    out_dir = tmp_path / "telemetry"
+    assert main(["demo", "-n", "20", "-c", "5", "--out", str(out_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "counted by the client" not in out
+    assert "latency    p50" not in out
+    assert out.count("tokens in") == 1  # the table's header, once
+    total = summarize(load_report(out_dir).records)[-1]
+    (all_row,) = (line.split() for line in out.splitlines() if line.startswith("all "))
+    assert all_row[1] == "20"
+    assert all_row[-3:] == [
+        str(total.input_tokens),
+        str(total.output_tokens),
+        f"${total.cost_usd:.6f}",
+    ]
+    (client,) = (line for line in out.splitlines() if line.startswith("client "))
+    # Requests 3 (stream stopped early), 9 (stream reset) and 14 (deadline) reached the model,
+    # which reported no usage: the client counted their prompts, the spans could not.
+    match = re.search(r"counted (\d+) input and (\d+) output tokens more than the spans", client)
+    assert match is not None, client
+    assert int(match[1]) > 0
+    assert int(match[2]) > 0
+    assert "the 3 requests stopped mid-answer got no usage from their model" in client
 
 
 def test_demo_under_nox_points_at_the_nox_report_session(

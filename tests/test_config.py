@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import json
 import os
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,15 +21,15 @@ from structlog.testing import capture_logs
 
 import langchain_otel
 from langchain_otel import configure, get_config, is_configured, reset_defaults, shutdown
+from langchain_otel._settings import ARGUMENTS, OPTIONS
 from langchain_otel.exceptions import ConfigurationError, MissingDependencyError
 from tests._collector import closed_port_url, otlp_collector
 
 
 @pytest.fixture(autouse=True)
 def _clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    for name in list(os.environ):
-        if name.startswith(("OTEL_", "LANGCHAIN_OTEL_")):
-            monkeypatch.delenv(name)
+    # tests/conftest.py has cleared OTEL_* / LANGCHAIN_OTEL_* and reset the global state.
+    assert not [name for name in os.environ if name.startswith("OTEL_")]
     monkeypatch.chdir(tmp_path)
     reset_defaults()
     global_provider = trace.get_tracer_provider()
@@ -123,6 +124,17 @@ def test_service_name_from_resource_attributes(monkeypatch: pytest.MonkeyPatch) 
         ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "ftp://x/y", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://h:99999", "malformed port"),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", "use one of: http/protobuf, grpc"),
+        (
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+            "thrift",
+            "OTEL_EXPORTER_OTLP_PROTOCOL: unsupported OTLP protocol 'thrift'; "
+            "use one of: http/protobuf, grpc",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",
+            "http/json",
+            "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: unsupported OTLP protocol 'http/json'",
+        ),
         ("OTEL_METRIC_EXPORT_INTERVAL", "soon", "OTEL_METRIC_EXPORT_INTERVAL: 'soon' is not"),
         ("OTEL_METRIC_EXPORT_INTERVAL", "0", "positive, finite"),
         ("OTEL_METRIC_EXPORT_INTERVAL", "-5", "positive, finite"),
@@ -159,6 +171,50 @@ def test_bad_arguments_are_clear_errors(kwargs: dict[str, Any], fragment: str) -
     with pytest.raises(ConfigurationError, match=None) as info:
         configure(set_global=False, **kwargs)
     assert fragment in str(info.value)
+
+
+def test_wrong_protocol_fails_even_when_no_signal_uses_otlp(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A wrong OTEL_EXPORTER_OTLP_PROTOCOL is bad input: an error, not a silent fallback."""
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "udp")
+    with pytest.raises(ConfigurationError, match="OTEL_EXPORTER_OTLP_PROTOCOL: unsupported"):
+        configure(exporter="console", set_global=False)
+    with pytest.raises(ConfigurationError, match="OTEL_EXPORTER_OTLP_PROTOCOL"):
+        get_config()
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", " GRPC ")
+    assert get_config()["traces_protocol"] == "grpc"
+    assert not is_configured()
+
+
+def test_settings_are_declared_once() -> None:
+    """configure()'s keyword arguments and get_config()'s keys come from one option list."""
+    parameters = inspect.signature(configure).parameters
+    assert set(parameters) == set(ARGUMENTS)
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in parameters.values())
+    keys = {option.key for option in OPTIONS}
+    assert {"traces_protocol", "logs_endpoint", "metrics_exporter", "set_global"} <= keys
+    config = get_config()  # "exporter" only appears when the argument is given
+    assert set(config) == keys - {"exporter"} | {"sources"}
+    assert set(config["sources"]) == keys - {"exporter"}
+    telemetry = configure(exporter="console", set_global=False)
+    assert set(telemetry.config) == keys | {"sources"}
+
+
+def test_settings_are_frozen_and_typed(tmp_path: Path) -> None:
+    """Telemetry.settings is immutable; Telemetry.config is the same values as a fresh dict."""
+    telemetry = configure(directory=tmp_path, headers={"X-Key": "v"}, set_global=False)
+    settings = telemetry.settings
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.service_name = "changed"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        settings.traces.headers["x-key"] = "other"  # type: ignore[index]
+    assert settings.traces.exporters == ("jsonl",)
+    assert settings.traces.headers == {"x-key": "v"}
+    assert settings.directory == str(tmp_path)
+    assert telemetry.config == settings.as_dict()
+    assert telemetry.config["traces_headers"] == {"x-key": "v"}
+    assert telemetry.config["sources"]["traces_headers"] == "argument"
 
 
 def test_unwritable_folder_is_a_clear_error(tmp_path: Path) -> None:
@@ -249,6 +305,12 @@ def test_per_signal_endpoint_is_used_as_is(monkeypatch: pytest.MonkeyPatch) -> N
         assert sorted(collector.requests) == ["/v1/traces"]
 
 
+def _otlp_span_exporter(telemetry: langchain_otel.Telemetry) -> Any:
+    """The official OTLP exporter inside our counting wrappers (SDK internals, tests only)."""
+    (processor,) = telemetry.tracer_provider._active_span_processor._span_processors  # type: ignore[attr-defined]
+    return processor._batch_processor._exporter.inner
+
+
 @pytest.mark.parametrize("dead", ["closed port", "HTTP 500"])
 def test_dead_backend_drops_counts_logs_once_and_never_raises(
     dead: str, caplog: pytest.LogCaptureFixture
@@ -259,18 +321,22 @@ def test_dead_backend_drops_counts_logs_once_and_never_raises(
         telemetry = configure(endpoint=url, timeout=1.0, set_global=False)
         tracer = telemetry.tracer_provider.get_tracer("t")
         with capture_logs() as logs:
-            for _ in range(3):
+            for index in range(3):
                 with tracer.start_as_current_span("op"):
                     pass
-                assert telemetry.force_flush(5_000) in {True, False}
-            started = time.monotonic()
+                # The flush finished (the exporter gave up within its timeout): True, and
+                # the batch is already counted as dropped.
+                assert telemetry.force_flush(5_000) is True
+                assert telemetry.dropped["traces"] == index + 1
             shutdown()
-            took = time.monotonic() - started
+        assert telemetry.force_flush() is False  # shut down: nothing can flush any more
         dropped = telemetry.dropped
         assert dropped["traces"] == 3
         drops = [log for log in logs if log["event"] == "telemetry.dropped"]
         assert [log["signal"] for log in drops] == ["traces"]  # logged once, for traces
-        assert took < 30, "shutdown is bounded by the export timeout"
+        # shutdown() is bounded by the export timeout: the one we set reached the exporter.
+        exporter = _otlp_span_exporter(telemetry)
+        assert getattr(exporter, "_client", exporter)._timeout == 1.0
         # The exporters' own logging: at most the first line per exporter logger.
         otlp_records = [r.name for r in caplog.records if r.name.startswith("opentelemetry.exp")]
         assert len(otlp_records) == len(set(otlp_records))

@@ -265,3 +265,51 @@ def test_write_failure_is_a_failed_export_not_an_exception(tmp_path: Path) -> No
     assert exporter.export(spans).name == "FAILURE"
     exporter.shutdown()
     assert JsonlSpanExporter(tmp_path / "t.jsonl").export(spans).name == "SUCCESS"
+
+
+def _mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_embedded_default_folder_is_0700_and_files_0600(tmp_path: Path) -> None:
+    """configure() creates the folder 0700 and every file 0600, rotated ones included."""
+    from langchain_otel import configure, shutdown
+
+    folder = tmp_path / "new" / "telemetry"
+    telemetry = configure(directory=folder, max_file_bytes=2_000, set_global=False)
+    assert _mode(folder) == 0o700
+    tracer = telemetry.tracer_provider.get_tracer("t")
+    for index in range(30):
+        with tracer.start_as_current_span("op", attributes={"pad": "x" * 200, "i": index}):
+            pass
+        telemetry.force_flush()
+    telemetry.meter_provider.get_meter("t").create_counter("hits").add(1)
+    telemetry.logger_provider.get_logger("t").emit(body="prompt text")
+    shutdown()
+    names = sorted(path.name for path in folder.iterdir())
+    assert {"traces.jsonl", "traces.jsonl.1", "metrics.jsonl", "logs.jsonl"} <= set(names)
+    assert {path.name: _mode(path) for path in folder.iterdir()} == dict.fromkeys(names, 0o600)
+
+
+def test_an_existing_folder_keeps_its_mode(tmp_path: Path) -> None:
+    """A folder the user made keeps its mode; the files we create in it are still 0600."""
+    from langchain_otel import configure, shutdown
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    folder.chmod(0o750)
+    telemetry = configure(directory=folder, exporter="jsonl", set_global=False)
+    with telemetry.tracer_provider.get_tracer("t").start_as_current_span("op"):
+        pass
+    shutdown()
+    assert _mode(folder) == 0o750
+    assert _mode(folder / "traces.jsonl") == 0o600
+
+
+def test_writer_creates_private_files_and_rotates_into_private_files(tmp_path: Path) -> None:
+    """RotatingJsonlWriter alone: the live file and each backup are 0600."""
+    writer = RotatingJsonlWriter(tmp_path / "t.jsonl", max_bytes=40, backup_count=2)
+    for index in range(6):
+        writer.write({"n": index, "pad": "x" * 20})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.jsonl", "t.jsonl.1", "t.jsonl.2"]
+    assert {_mode(path) for path in tmp_path.iterdir()} == {0o600}

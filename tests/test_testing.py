@@ -47,3 +47,14 @@ def test_fake_clock_makes_durations_exact() -> None:
         assert clock() == 6.5
     (point,) = t.metrics()["gen_ai.client.operation.duration"]
     assert point.sum == 0.0
+
+
+def test_capture_yields_captured_telemetry() -> None:
+    """capture_telemetry() yields a CapturedTelemetry, not configure()'s Telemetry."""
+    import langchain_otel
+    from langchain_otel.testing import CapturedTelemetry
+
+    with capture_telemetry() as t:
+        assert isinstance(t, CapturedTelemetry)
+        assert not isinstance(t, langchain_otel.Telemetry)
+    assert repr(t) == "<CapturedTelemetry spans=0 logs=0>"

@@ -28,7 +28,14 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import PromptTemplate
 from langchain_core.runnables import Runnable, RunnableConfig
 
-from langchain_otel._report import load_report, percentile, render_text
+from langchain_otel._report import (
+    ModelSummary,
+    Report,
+    load_report,
+    percentile,
+    render_text,
+    summarize,
+)
 from langchain_otel.callbacks import ModelPrice, OTelCallbackHandler
 from langchain_otel.config import OTelLogsBridge, Telemetry, configure
 from langchain_otel.config import shutdown as shutdown_telemetry
@@ -91,6 +98,8 @@ class DemoResult:
     output_tokens: int = 0
     cost_usd: float = 0.0
     elapsed_s: float = 0.0
+    unreported: int = 0
+    """Requests the client counted tokens for whose model reported none (stopped mid-answer)."""
 
 
 @dataclass(frozen=True)
@@ -200,6 +209,7 @@ async def _one(
     result.errors += outcome == "error"
     result.cancelled += outcome == "cancelled"
     if plan.failure != "fail":
+        result.unreported += outcome != "ok"
         result.input_tokens += prompt_tokens
         result.output_tokens += received
         result.cost_usd += (
@@ -302,20 +312,75 @@ def _configure_structlog(telemetry: Telemetry) -> dict[str, Any]:
     return previous
 
 
-def _summary(result: DemoResult, telemetry: Telemetry, endpoint: str | None) -> list[str]:
+def _reconcile(result: DemoResult, total: ModelSummary) -> str | None:
+    """One line on how the client's count differs from the spans' (``None``: it does not).
+
+    The client counts the prompt and the characters it received for every request that
+    reached the model; a model that fails or is cancelled reports no usage, so its span
+    carries none. The client also times the whole chain, the span only the model call.
+
+    Example:
+        >>> client = DemoResult(requests=2, ok=1, errors=1, latencies=[0.2, 0.4],
+        ...                     input_tokens=30, output_tokens=50, unreported=1)
+        >>> spans = ModelSummary("all", requests=2, durations=[0.2, 0.4],
+        ...                      input_tokens=20, output_tokens=40)
+        >>> print(_reconcile(client, spans))  # doctest: +ELLIPSIS
+        client     counted 10 input and 10 output tokens more than the spans: the 1 requests ...
+        >>> _reconcile(client, ModelSummary("all", durations=[0.2, 0.4], input_tokens=30,
+        ...                                 output_tokens=50)) is None
+        True
+    """
+    extra_in = result.input_tokens - total.input_tokens
+    extra_out = result.output_tokens - total.output_tokens
+    client_p50 = percentile(result.latencies, 50)
+    spans_p50 = percentile(total.durations, 50)
+    slower_ms = round(((client_p50 or 0.0) - (spans_p50 or 0.0)) * 1000)
+    parts = []
+    if extra_in or extra_out:
+        parts.append(
+            f"counted {extra_in} input and {extra_out} output tokens more than the spans: "
+            f"the {result.unreported} requests stopped mid-answer got no usage from their model"
+        )
+    if slower_ms:
+        parts.append(
+            f"its p50 latency is {abs(slower_ms)} ms {'higher' if slower_ms > 0 else 'lower'}: "
+            "it times the whole request (the chain's steps and the gaps between them), "
+            "the table only the model call"
+        )
+    return "client     " + "; ".join(parts) if parts else None
+
+
+def _client_view(result: DemoResult) -> list[str]:
+    """What the client counted, for when there are no files to read (OTLP)."""
     p50 = percentile(result.latencies, 50) or 0.0
     p95 = percentile(result.latencies, 95) or 0.0
+    return [
+        f"latency    p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms (counted by the client)",
+        f"tokens     {result.input_tokens} in, {result.output_tokens} out, "
+        f"${result.cost_usd:.6f} (counted by the client)",
+    ]
+
+
+def _summary(
+    result: DemoResult, telemetry: Telemetry, endpoint: str | None, report: Report | None
+) -> list[str]:
+    """The closing screen: the table read back from the files, and where they are."""
     lines = [
         "",
         f"requests   {result.requests} in {result.elapsed_s:.1f} s "
         f"({result.ok} ok, {result.errors} errors, {result.cancelled} cancelled)",
-        f"latency    p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms",
-        f"tokens     {result.input_tokens} in, {result.output_tokens} out "
-        "(counted by the client; the spans carry what the models reported)",
-        f"cost       ${result.cost_usd:.6f} (demo prices per million tokens: "
-        + ", ".join(f"{m.name} ${m.input_per_million}/${m.output_per_million}" for m in DEMO_MODELS)
-        + ")",
     ]
+    if report is not None and report.records:
+        lines += ["", render_text(report), ""]
+        reconciled = _reconcile(result, summarize(report.records)[-1])
+        if reconciled:
+            lines.append(reconciled)
+    else:
+        lines += _client_view(result)
+    lines.append(
+        "prices     demo prices per million tokens: "
+        + ", ".join(f"{m.name} ${m.input_per_million}/${m.output_per_million}" for m in DEMO_MODELS)
+    )
     dropped = telemetry.dropped
     if any(dropped.values()):
         lines.append(
@@ -394,12 +459,10 @@ def run_demo(
     finally:
         structlog.configure(**previous)
         shutdown_telemetry()
-    for line in _summary(result, telemetry, endpoint):
-        print(line, file=stdout)
+    report = None
     if telemetry.directory is not None:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             report = load_report(telemetry.directory)
-            if report.records:
-                print("", file=stdout)
-                print(render_text(report), file=stdout)
+    for line in _summary(result, telemetry, endpoint, report):
+        print(line, file=stdout)
     return 0

@@ -26,9 +26,10 @@ Example:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -41,11 +42,15 @@ from structlog.typing import EventDict, Processor
 from langchain_otel.callbacks import _runs
 from langchain_otel.callbacks.handler import OTelCallbackHandler as _Handler
 
-__all__ = ["FakeClock", "Telemetry", "capture_telemetry", "fake_clock"]
+__all__ = ["CapturedTelemetry", "FakeClock", "capture_telemetry", "fake_clock"]
 
 
-class Telemetry:
+class CapturedTelemetry:
     """What :func:`capture_telemetry` yields: the handler and everything it emitted.
+
+    Not to be confused with :class:`langchain_otel.Telemetry`, the handle ``configure()``
+    returns. Renamed from ``langchain_otel.testing.Telemetry`` after 0.1.0; the old name
+    stays a deprecated alias (``DeprecationWarning``) for one release.
 
     Example:
         >>> with capture_telemetry() as telemetry:
@@ -97,13 +102,31 @@ class Telemetry:
         self.logs.clear()
 
     def __repr__(self) -> str:
-        return f"<Telemetry spans={len(self.spans)} logs={len(self.logs)}>"
+        return f"<CapturedTelemetry spans={len(self.spans)} logs={len(self.logs)}>"
+
+
+if TYPE_CHECKING:
+    Telemetry = CapturedTelemetry
+    """Deprecated alias of :class:`CapturedTelemetry` (removed in the next release)."""
+
+
+def __getattr__(name: str) -> Any:
+    """The deprecated ``Telemetry`` alias: warns, then returns :class:`CapturedTelemetry`."""
+    if name == "Telemetry":
+        warnings.warn(
+            "langchain_otel.testing.Telemetry is deprecated and will be removed in the next "
+            "release; use langchain_otel.testing.CapturedTelemetry",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return CapturedTelemetry
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @contextmanager
 def capture_telemetry(
     *, log_processors: Iterable[Processor] = (), **handler_options: Any
-) -> Iterator[Telemetry]:
+) -> Iterator[CapturedTelemetry]:
     """Capture the telemetry of a fresh handler (and every structlog event) in memory.
 
     Args:
@@ -114,7 +137,7 @@ def capture_telemetry(
             logger are set here.
 
     Yields:
-        The :class:`Telemetry` to run your code with and assert on.
+        The :class:`CapturedTelemetry` to run your code with and assert on.
 
     Example:
         >>> with capture_telemetry(capture_content=True) as telemetry:
@@ -131,7 +154,9 @@ def capture_telemetry(
             handler = _Handler(
                 tracer_provider=tracer_provider, meter_provider=meter_provider, **handler_options
             )
-            yield Telemetry(handler, tracer_provider, meter_provider, exporter, reader, logs)
+            yield CapturedTelemetry(
+                handler, tracer_provider, meter_provider, exporter, reader, logs
+            )
     finally:
         tracer_provider.shutdown()
         meter_provider.shutdown()

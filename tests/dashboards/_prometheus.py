@@ -36,20 +36,40 @@ def free_port() -> int:
 class PrometheusServer:
     """`prometheus` scraping one target every second, with a throwaway data directory."""
 
-    def __init__(self, workdir: Path, *, target: str, job: str) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        target: str | None = None,
+        job: str = "",
+        binary: str | None = None,
+        args: tuple[str, ...] = (),
+        config: str = "",
+    ) -> None:
+        """Scrape ``target`` as ``job`` (or nothing), with ``binary`` and extra ``args``.
+
+        ``config`` is appended to the generated prometheus.yml (e.g. an ``otlp:`` section).
+        """
         self.workdir = workdir
+        self.binary = binary or PROMETHEUS
+        self.args = args
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.config = workdir / "prometheus.yml"
+        scrape = (
+            "scrape_configs:\n"
+            f"  - job_name: {job}\n"
+            "    honor_labels: true\n"
+            "    static_configs:\n"
+            f"      - targets: ['{target}']\n"
+            if target
+            else ""
+        )
         self.config.write_text(
             "global:\n"
             "  scrape_interval: 1s\n"
             "  scrape_timeout: 1s\n"
-            "  evaluation_interval: 1s\n"
-            "scrape_configs:\n"
-            f"  - job_name: {job}\n"
-            "    static_configs:\n"
-            f"      - targets: ['{target}']\n",
+            "  evaluation_interval: 1s\n" + scrape + config,
             encoding="utf-8",
         )
         self.log = workdir / "prometheus.log"
@@ -58,16 +78,17 @@ class PrometheusServer:
 
     def start(self, timeout: float = 30) -> None:
         """Start the server and wait until it answers `/-/ready`."""
-        assert PROMETHEUS, MISSING_REASON
+        assert self.binary, MISSING_REASON
         with self.log.open("wb") as log:
             self._process = subprocess.Popen(
                 [
-                    PROMETHEUS,
+                    self.binary,
                     f"--config.file={self.config}",
                     f"--storage.tsdb.path={self.workdir / 'data'}",
                     f"--web.listen-address=127.0.0.1:{self.port}",
                     "--storage.tsdb.retention.time=1h",
                     "--log.level=warn",
+                    *self.args,
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,

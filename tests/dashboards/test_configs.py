@@ -9,6 +9,7 @@ dashboards from where compose mounts them, and `promtool check config` accepts p
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -19,13 +20,22 @@ import yaml
 from tests.dashboards._dashboards import DASHBOARD_DIR, dashboard_files
 from tests.dashboards._prometheus import MISSING_REASON, PROMTOOL, SKIP
 
+_ENV_REFERENCE = re.compile(r"\$\{env:(\w+):-([^}]*)\}")
+COLLECTOR_CONFIGS = ["collector.yaml", "collector-agent.yaml", "collector-gateway.yaml"]
+
 
 def _yaml(name: str) -> Any:
     return yaml.safe_load((DASHBOARD_DIR / name).read_text(encoding="utf-8"))
 
 
+def _with_defaults(name: str) -> Any:
+    """A Collector config as the Collector reads it with no variable set (the defaults)."""
+    text = (DASHBOARD_DIR / name).read_text(encoding="utf-8")
+    return yaml.safe_load(_ENV_REFERENCE.sub(lambda m: m[2], text))
+
+
 COMPOSE = _yaml("compose.yaml")
-COLLECTOR = _yaml("collector.yaml")
+COLLECTOR = _with_defaults("collector.yaml")
 PROMETHEUS = _yaml("prometheus.yml")
 DATASOURCES = _yaml("grafana/provisioning/datasources/langchain-otel.yaml")
 PROVIDERS = _yaml("grafana/provisioning/dashboards/langchain-otel.yaml")
@@ -79,16 +89,60 @@ def test_grafana_datasources_match_the_dashboards() -> None:
     assert by_type["tempo"]["url"] == "http://tempo:3200"
 
 
-def test_collector_pipelines_use_defined_components() -> None:
-    """Traces go to Tempo, metrics to the Prometheus exporter, through limiter and batch."""
-    pipelines = COLLECTOR["service"]["pipelines"]
+@pytest.mark.parametrize("name", COLLECTOR_CONFIGS)
+def test_collector_pipelines_use_defined_components(name: str) -> None:
+    """Every pipeline uses defined components, through memory_limiter then batch."""
+    config = _with_defaults(name)
+    pipelines = config["service"]["pipelines"]
+    assert set(pipelines) == {"traces", "metrics", "logs"}
     for pipeline in pipelines.values():
         for kind in ("receivers", "processors", "exporters"):
-            assert set(pipeline[kind]) <= set(COLLECTOR[kind]), (kind, pipeline)
+            assert set(pipeline[kind]) <= set(config[kind]), (kind, pipeline)
         assert pipeline["processors"] == ["memory_limiter", "batch"]
-    assert pipelines["traces"]["exporters"] == ["otlp/tempo"]
+    assert set(config["service"]["extensions"]) <= set(config["extensions"])
+
+
+def test_collector_sends_traces_metrics_and_logs() -> None:
+    """Traces to the trace backend (Tempo in compose), metrics to the exporter, logs to file."""
+    pipelines = COLLECTOR["service"]["pipelines"]
+    assert pipelines["traces"]["exporters"] == ["otlp/traces"]
     assert pipelines["metrics"]["exporters"] == ["prometheus"]
-    assert COLLECTOR["exporters"]["otlp/tempo"]["endpoint"] == "tempo:4317"
+    assert pipelines["logs"]["exporters"] == ["file/logs"]
+    assert COLLECTOR["exporters"]["otlp/traces"]["endpoint"] == "tempo:4317"
+
+
+def test_agent_balances_by_trace_id() -> None:
+    """The agent routes traces and logs by trace id, metrics by service, to the gateways."""
+    agent = _with_defaults("collector-agent.yaml")
+    pipelines = agent["service"]["pipelines"]
+    assert pipelines["traces"]["exporters"] == pipelines["logs"]["exporters"] == ["loadbalancing"]
+    assert agent["exporters"]["loadbalancing"]["routing_key"] == "traceID"
+    assert agent["exporters"]["loadbalancing/metrics"]["routing_key"] == "service"
+    gateway = _with_defaults("collector-gateway.yaml")
+    port = gateway["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"].rsplit(":", 1)[1]
+    hostnames = agent["exporters"]["loadbalancing"]["resolver"]["static"]["hostnames"]
+    assert len(hostnames) == 2
+    assert all(hostname.endswith(f":{port}") for hostname in hostnames)
+
+
+def _leaves(node: Any, path: str = "") -> list[tuple[str, Any]]:
+    if isinstance(node, dict):
+        return [leaf for key, value in node.items() for leaf in _leaves(value, f"{path}.{key}")]
+    if isinstance(node, list):
+        return [(path, node)]
+    return [(path, node)]
+
+
+@pytest.mark.parametrize("name", COLLECTOR_CONFIGS)
+def test_every_address_is_an_environment_variable(name: str) -> None:
+    """Endpoints, hosts, ports, gateways and paths are `${env:NAME:-default}` (tests set them)."""
+    raw = _yaml(name)
+    keys = ("endpoint", "host", "port", "hostnames", "path")
+    addresses = [(path, value) for path, value in _leaves(raw) if path.rsplit(".", 1)[1] in keys]
+    assert addresses
+    for path, value in addresses:
+        assert isinstance(value, str), (path, value)
+        assert _ENV_REFERENCE.fullmatch(value), (path, value)
 
 
 def test_prometheus_scrapes_the_collector() -> None:

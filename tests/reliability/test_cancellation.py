@@ -24,7 +24,7 @@ from langchain_core.prompts import PromptTemplate
 from langchain_core.runnables import Runnable
 
 from langchain_otel.llms import EchoLLM
-from langchain_otel.testing import Telemetry, capture_telemetry
+from langchain_otel.testing import CapturedTelemetry, capture_telemetry
 from tests.reliability._support import ContextLog, record, sizes
 from tests.reliability.test_hostile_input import OpenSpans
 
@@ -32,7 +32,7 @@ TTL = 0.3
 
 
 @pytest.fixture(name="telemetry")
-def _telemetry() -> Iterator[tuple[Telemetry, OpenSpans]]:
+def _telemetry() -> Iterator[tuple[CapturedTelemetry, OpenSpans]]:
     with capture_telemetry(strict=True, run_ttl=TTL) as telemetry:
         tracker = OpenSpans()
         telemetry.tracer_provider.add_span_processor(tracker)
@@ -43,7 +43,9 @@ def _chain(llm: EchoLLM) -> Runnable[dict[str, Any], str]:
     return PromptTemplate.from_template("prompt number {i}") | llm | StrOutputParser()
 
 
-async def _settle(telemetry: Telemetry, tracker: OpenSpans, ttl: float = TTL) -> dict[str, Any]:
+async def _settle(
+    telemetry: CapturedTelemetry, tracker: OpenSpans, ttl: float = TTL
+) -> dict[str, Any]:
     """Let finalizers run, wait out the TTL, sweep; assert nothing is left and no ERROR."""
     for _ in range(3):
         gc.collect()
@@ -65,7 +67,7 @@ async def _settle(telemetry: Telemetry, tracker: OpenSpans, ttl: float = TTL) ->
     return {"in_flight_before_ttl": in_flight, "swept": swept, "outcomes": dict(outcomes)}
 
 
-def _model_spans(telemetry: Telemetry) -> list[Any]:
+def _model_spans(telemetry: CapturedTelemetry) -> list[Any]:
     return telemetry.spans_named("text_completion")
 
 
@@ -84,7 +86,7 @@ async def test_streams_cancelled_at_random_points(
 
 
 async def _random_cancellations(
-    tel: Telemetry, tracker: OpenSpans, streams: int, request: pytest.FixtureRequest
+    tel: CapturedTelemetry, tracker: OpenSpans, streams: int, request: pytest.FixtureRequest
 ) -> None:
     llm = EchoLLM(n=20, time_to_first_token=0.1, time_per_token=0.01)
     rng = random.Random(20261126)
@@ -135,7 +137,7 @@ async def _random_cancellations(
 
 
 async def test_timeouts_and_anyio_cancel_scopes(
-    telemetry: tuple[Telemetry, OpenSpans], request: pytest.FixtureRequest
+    telemetry: tuple[CapturedTelemetry, OpenSpans], request: pytest.FixtureRequest
 ) -> None:
     """asyncio.wait_for, asyncio.timeout (3.11+) and anyio scopes cancel streams cleanly."""
     tel, tracker = telemetry
@@ -179,7 +181,7 @@ class SlowEnd(AsyncCallbackHandler):
 
 
 async def test_cancelled_during_on_llm_end(
-    telemetry: tuple[Telemetry, OpenSpans], request: pytest.FixtureRequest
+    telemetry: tuple[CapturedTelemetry, OpenSpans], request: pytest.FixtureRequest
 ) -> None:
     """A task cancelled while the callback manager awaits on_llm_end: the span ends once."""
     tel, tracker = telemetry
@@ -208,7 +210,7 @@ async def _collect(stream: Any) -> list[Any]:
 
 
 async def test_break_aclose_and_dropped_generators(
-    telemetry: tuple[Telemetry, OpenSpans], request: pytest.FixtureRequest
+    telemetry: tuple[CapturedTelemetry, OpenSpans], request: pytest.FixtureRequest
 ) -> None:
     """break + aclose(), break without aclose (GC), and sync generators dropped mid-stream."""
     tel, tracker = telemetry
@@ -239,7 +241,7 @@ async def test_break_aclose_and_dropped_generators(
 
 
 async def test_chains_cancelled_anywhere_are_ended_or_swept(
-    telemetry: tuple[Telemetry, OpenSpans], request: pytest.FixtureRequest
+    telemetry: tuple[CapturedTelemetry, OpenSpans], request: pytest.FixtureRequest
 ) -> None:
     """prompt | llm | parser cancelled at random: child runs LangChain never ends are swept.
 

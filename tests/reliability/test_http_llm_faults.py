@@ -25,7 +25,7 @@ from langchain_otel.exceptions import (
     RateLimitError,
 )
 from langchain_otel.llms import OpenAICompatibleLLM
-from langchain_otel.testing import Telemetry, capture_telemetry
+from langchain_otel.testing import CapturedTelemetry, capture_telemetry
 from tests.reliability._support import record, wait_until
 from tests.support.openai_server import Fault, OpenAIServer
 
@@ -131,7 +131,7 @@ def test_fault_gives_a_clear_error_an_error_span_and_no_leak(
         assert max(elapsed) < 1.5, "the timeout was not honoured"
 
 
-def _check_error_spans_partial(telemetry: Telemetry, expected: type[LLMError]) -> None:
+def _check_error_spans_partial(telemetry: CapturedTelemetry, expected: type[LLMError]) -> None:
     spans = telemetry.spans_named("text_completion")
     assert len(spans) == REPEATS + 1
     outcomes = [str((s.attributes or {})["langchain_otel.outcome"]) for s in spans]

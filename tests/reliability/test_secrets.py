@@ -20,7 +20,7 @@ from langchain_core.load import dumps
 
 from langchain_otel.exceptions import LLMError
 from langchain_otel.llms import OpenAICompatibleLLM
-from langchain_otel.testing import Telemetry, capture_telemetry
+from langchain_otel.testing import CapturedTelemetry, capture_telemetry
 from tests.reliability._support import record
 from tests.support.openai_server import Fault, OpenAIServer
 
@@ -28,7 +28,7 @@ API_KEY = "sk-live-SECRET0123456789abcdef"
 PROMPT = "PROMPTMARKER tell me about otters"
 
 
-def _haystack(telemetry: Telemetry, extras: list[str]) -> str:
+def _haystack(telemetry: CapturedTelemetry, extras: list[str]) -> str:
     parts = [span.to_json(indent=None) for span in telemetry.spans]
     data = telemetry.metric_reader.get_metrics_data()
     if data is not None:
@@ -39,7 +39,7 @@ def _haystack(telemetry: Telemetry, extras: list[str]) -> str:
     return "\n".join(parts)
 
 
-def _exercise(server: OpenAIServer, telemetry: Telemetry) -> list[str]:
+def _exercise(server: OpenAIServer, telemetry: CapturedTelemetry) -> list[str]:
     """Calls, streams, async calls and failures; returns reprs and error texts seen."""
     llm = OpenAICompatibleLLM(
         base_url=server.base_url, model="gpt-test", api_key=API_KEY, max_retries=1,

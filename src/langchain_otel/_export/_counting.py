@@ -14,14 +14,20 @@ from collections.abc import Sequence
 from typing import Any
 
 import structlog
-from opentelemetry.sdk._logs import ReadableLogRecord
-from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
+from opentelemetry.sdk._logs import ReadableLogRecord, ReadWriteLogRecord
+from opentelemetry.sdk._logs.export import (
+    BatchLogRecordProcessor,
+    LogRecordExporter,
+    LogRecordExportResult,
+)
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 __all__ = [
     "OTLP_LOGGERS",
+    "SDK_BATCH_LOGGER",
+    "CountingBatchLogRecordProcessor",
     "CountingBatchSpanProcessor",
     "CountingLogExporter",
     "CountingMetricExporter",
@@ -40,6 +46,9 @@ OTLP_LOGGERS = (
     "opentelemetry.exporter.otlp.proto.grpc.exporter",
 )
 """The loggers the official OTLP exporters report export failures on (one line per retry)."""
+
+SDK_BATCH_LOGGER = "opentelemetry.sdk._shared_internal"
+"""The logger the SDK's batch processors warn on for every item a full queue drops."""
 
 
 class OnceFilter(logging.Filter):
@@ -150,16 +159,19 @@ def queue_is_full(processor: Any) -> bool:
         return False
 
 
+_QUEUE_FULL = "the export queue is full: the backend is too slow or unreachable"
+
+
 class CountingBatchSpanProcessor(BatchSpanProcessor):
     """A ``BatchSpanProcessor`` that counts the spans its full queue evicts.
 
     When the backend is slower than the application, the SDK's batch queue fills and each
-    new span silently pushes out the oldest (the SDK logs a rate-limited warning, and no
-    exporter ever sees those spans). This counts each of them in the :class:`DropCounter`.
-    The check runs just before the span is queued, without a lock (the export thread may
-    hold the SDK's for seconds), so racing threads can make the count off by a few spans
-    (over, when the export thread takes a batch in between; under, when two threads end
-    spans at the same instant).
+    new span silently pushes out the oldest (the SDK logs a warning, and no exporter ever
+    sees those spans). This counts each of them in the :class:`DropCounter`. The check runs
+    just before the span is queued, without a lock (the export thread may hold the SDK's
+    for seconds), so racing threads can make the count off by a few spans (over, when the
+    export thread takes a batch in between; under, when two threads end spans at the same
+    instant).
 
     Example:
         >>> from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
@@ -176,8 +188,32 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
     def on_end(self, span: ReadableSpan) -> None:
         """Queue the span; count the one it evicts when the queue is full."""
         if queue_is_full(self):
-            self._counter.add("traces", 1, "the export queue is full: the backend is too slow")
+            self._counter.add("traces", 1, _QUEUE_FULL)
         super().on_end(span)
+
+
+class CountingBatchLogRecordProcessor(BatchLogRecordProcessor):
+    """A ``BatchLogRecordProcessor`` that counts the log records its full queue evicts.
+
+    The same as :class:`CountingBatchSpanProcessor`, for logs: records pushed out of a full
+    queue (a backend that is down or hangs) are counted in the :class:`DropCounter`; those
+    the exporter fails on are counted by :class:`CountingLogExporter`.
+
+    Example:
+        >>> from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
+        >>> processor = CountingBatchLogRecordProcessor(InMemoryLogRecordExporter(), DropCounter())
+        >>> processor.shutdown()
+    """
+
+    def __init__(self, exporter: LogRecordExporter, counter: DropCounter, **options: Any) -> None:
+        super().__init__(exporter, **options)
+        self._counter = counter
+
+    def on_emit(self, log_record: ReadWriteLogRecord) -> None:
+        """Queue the record; count the one it evicts when the queue is full."""
+        if queue_is_full(self):
+            self._counter.add("logs", 1, _QUEUE_FULL)
+        super().on_emit(log_record)
 
 
 def _points(metrics_data: MetricsData) -> int:

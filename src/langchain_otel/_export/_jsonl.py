@@ -8,6 +8,10 @@ integers as strings, and ``traceId``/``spanId``/``parentSpanId`` as lowercase **
 protobuf's base64). The messages come from the official encoders of
 ``opentelemetry-exporter-otlp-proto-common``.
 
+The folder is created ``0700`` and the files ``0600`` (rotated files keep that mode): with
+content capture on they hold prompts and completions. A folder that already exists keeps its
+mode.
+
 Files are capped: when a line would push a file over ``max_bytes``, it is renamed to
 ``NAME.1`` (older backups shift to ``.2`` …, the oldest beyond ``backup_count`` is deleted).
 Lines are never split, so a file exceeds ``max_bytes`` only when it holds one line (one
@@ -39,6 +43,8 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from langchain_otel._export._files import open_private
 
 __all__ = [
     "DEFAULT_BACKUP_COUNT",
@@ -209,7 +215,7 @@ class RotatingJsonlWriter:
                     size = 0
                 if size and size + len(line) > self.max_bytes:
                     self._rotate()
-            with self.path.open("ab") as file:
+            with open_private(self.path) as file:
                 file.write(line)
 
     def _rotate(self) -> None:

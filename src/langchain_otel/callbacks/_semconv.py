@@ -108,6 +108,7 @@ OPERATION_CHAT: Final = "chat"
 OPERATION_TEXT_COMPLETION: Final = "text_completion"
 OPERATION_EXECUTE_TOOL: Final = "execute_tool"
 OPERATION_RETRIEVAL: Final = "retrieval"
+OPERATION_GENERATE_CONTENT: Final = "generate_content"  # read by the report, not emitted
 
 TOKEN_TYPE_INPUT: Final = "input"
 TOKEN_TYPE_OUTPUT: Final = "output"

@@ -1,0 +1,333 @@
+"""The "same outputs" floor: our spans, attributes and metric points, with no logic.
+
+What does the OpenTelemetry SDK itself cost for exactly what our handler emits? The
+floor answers it for each workload. It is derived from a recorded run of ours, so it
+stays exact as ours changes:
+
+1. :func:`record` runs one op of the workload under our real handler, on a tracer
+   provider whose processor keeps every ended span and a meter provider that records
+   every instrument call (and still forwards it to a real SDK meter).
+2. Each span is turned into a :class:`SpanTemplate`: name, kind, every attribute
+   (the start ones and the end ones, in one dict), status, and the metric points our
+   handler recorded right after ending it (same thread, before the next span ended).
+3. :class:`FloorHandler` replays the templates: ``start_span`` with the whole attribute
+   dict at a run's start (under its parent run's span), ``end()`` and the recorded
+   points at its end. Every value is precomputed; the only work per callback is two
+   dict look-ups.
+
+Templates are keyed by ``(run type, has a parent)``: one key per kind of run in every
+workload (W6's 16 model runs share one), and :func:`record` refuses a recording where
+two runs under one key differ in shape.
+
+Example:
+    >>> from benchmarks import candidates, workloads as wl
+    >>> models = wl.build_models()
+    >>> script = record(wl.WORKLOADS["W2"], models)
+    >>> sorted(script.templates)
+    [('chain', False), ('chain', True), ('llm', True)]
+    >>> [(i.kind, i.name) for i in script.instruments][:2]
+    [('histogram', 'gen_ai.client.operation.duration'), ('histogram', 'gen_ai.client.token.usage')]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import structlog
+from langchain_core.callbacks import BaseCallbackHandler
+from opentelemetry import trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from langchain_otel.callbacks import _semconv as sc
+
+__all__ = [
+    "FloorHandler",
+    "InstrumentSpec",
+    "Script",
+    "SpanTemplate",
+    "build_instruments",
+    "record",
+]
+
+
+@dataclass(frozen=True)
+class InstrumentSpec:
+    """One instrument our handler created: how to create the same one."""
+
+    kind: str  # "histogram" or "counter"
+    name: str
+    unit: str
+    description: str
+    boundaries: tuple[float, ...] | None
+
+
+@dataclass(frozen=True)
+class SpanTemplate:
+    """One recorded span of ours and the metric points recorded after it ended."""
+
+    name: str
+    kind: SpanKind
+    attributes: Mapping[str, Any]
+    status: Status | None
+    points: tuple[tuple[int, float, Mapping[str, Any]], ...]  # (instrument, value, attributes)
+
+    def shape(self) -> tuple[Any, ...]:
+        """What must agree between two runs under one key (values may differ)."""
+        return (
+            self.name,
+            self.kind,
+            tuple(sorted(self.attributes)),
+            None if self.status is None else self.status.status_code,
+            tuple((i, tuple(sorted(a.items()))) for i, _, a in self.points),
+        )
+
+
+@dataclass(frozen=True)
+class Script:
+    """Everything the floor replays for one workload."""
+
+    instruments: tuple[InstrumentSpec, ...]
+    templates: Mapping[tuple[str, bool], SpanTemplate]
+    spans_per_op: int
+    points_per_op: int
+
+
+# -- recording ----------------------------------------------------------------------------
+
+
+class _Events:
+    """Span ends and instrument calls in the order they happened, per thread."""
+
+    def __init__(self) -> None:
+        self.specs: list[InstrumentSpec] = []
+        self.log: list[tuple[int, str, Any]] = []
+
+    def add(self, what: str, item: Any) -> None:
+        self.log.append((threading.get_ident(), what, item))
+
+
+class _KeepEnded(SpanProcessor):
+    def __init__(self, events: _Events) -> None:
+        self._events = events
+
+    def on_end(self, span: ReadableSpan) -> None:
+        self._events.add("span", span)
+
+
+class _RecordingInstrument:
+    def __init__(self, events: _Events, index: int, real: Any) -> None:
+        self._events, self._index, self._real = events, index, real
+
+    def record(self, amount: float, attributes: Any = None, context: Any = None) -> None:
+        self._events.add("point", (self._index, amount, dict(attributes or {})))
+        self._real.record(amount, attributes, context)
+
+    def add(self, amount: float, attributes: Any = None, context: Any = None) -> None:
+        self._events.add("point", (self._index, amount, dict(attributes or {})))
+        self._real.add(amount, attributes, context)
+
+
+class _RecordingMeter:
+    def __init__(self, events: _Events, real: Any) -> None:
+        self._events, self._real = events, real
+
+    def _wrap(self, spec: InstrumentSpec, real: Any) -> _RecordingInstrument:
+        self._events.specs.append(spec)
+        return _RecordingInstrument(self._events, len(self._events.specs) - 1, real)
+
+    def create_histogram(
+        self,
+        name: str,
+        unit: str = "",
+        description: str = "",
+        *,
+        explicit_bucket_boundaries_advisory: Sequence[float] | None = None,
+    ) -> _RecordingInstrument:
+        bounds = explicit_bucket_boundaries_advisory
+        spec = InstrumentSpec(
+            "histogram", name, unit, description, None if bounds is None else tuple(bounds)
+        )
+        real = self._real.create_histogram(
+            name, unit, description, explicit_bucket_boundaries_advisory=bounds
+        )
+        return self._wrap(spec, real)
+
+    def create_counter(self, name: str, unit: str = "", description: str = "") -> Any:
+        spec = InstrumentSpec("counter", name, unit, description, None)
+        return self._wrap(spec, self._real.create_counter(name, unit, description))
+
+    def __getattr__(self, name: str) -> Any:
+        msg = f"the floor cannot replay {name}: teach benchmarks/floor.py about it"
+        raise NotImplementedError(msg)
+
+
+class _RecordingMeterProvider:
+    """Duck-typed ``MeterProvider``: every meter records into one event log."""
+
+    def __init__(self, events: _Events) -> None:
+        self._events = events
+        self._real = MeterProvider()
+
+    def get_meter(self, *args: Any, **kwargs: Any) -> _RecordingMeter:
+        return _RecordingMeter(self._events, self._real.get_meter(*args, **kwargs))
+
+
+def _templates(events: _Events) -> tuple[dict[tuple[str, bool], SpanTemplate], int, int]:
+    pending: dict[int, tuple[ReadableSpan, list[Any]]] = {}
+    done: list[tuple[ReadableSpan, list[Any]]] = []
+    points = 0
+    for thread, what, item in events.log:
+        if what == "span":
+            if thread in pending:
+                done.append(pending[thread])
+            pending[thread] = (item, [])
+        else:
+            if thread not in pending:
+                msg = f"a metric point before any span ended: {item}"
+                raise RuntimeError(msg)
+            pending[thread][1].append(item)
+            points += 1
+    done.extend(pending.values())
+    templates: dict[tuple[str, bool], SpanTemplate] = {}
+    for span, span_points in done:
+        attributes = dict(span.attributes or {})
+        status = span.status if span.status.status_code is not StatusCode.UNSET else None
+        template = SpanTemplate(span.name, span.kind, attributes, status, tuple(span_points))
+        key = (str(attributes.get(sc.LANGCHAIN_RUN_TYPE)), span.parent is not None)
+        first = templates.setdefault(key, template)
+        if first.shape() != template.shape():
+            msg = f"two runs of kind {key} differ in shape: {first.shape()} != {template.shape()}"
+            raise RuntimeError(msg)
+    return templates, len(done), points
+
+
+def record(workload: Any, models: Any) -> Script:
+    """Run one op of ``workload`` under our handler and script what it emitted."""
+    from benchmarks import workloads as wl
+    from benchmarks.candidates import ours_handler
+
+    events = _Events()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(_KeepEnded(events))
+    quiet = structlog.make_filtering_bound_logger(logging.WARNING)(None, [], {})  # as ours runs
+    handler = ours_handler(tracer_provider, _RecordingMeterProvider(events), quiet)
+    loop = asyncio.new_event_loop()
+    try:
+        wl.run_block(
+            workload,
+            models,
+            {"callbacks": [handler]},
+            1,
+            concurrency=1,
+            loop=loop,
+            clock=lambda: 0,
+        )
+    finally:
+        loop.close()
+    templates, spans, points = _templates(events)
+    return Script(tuple(events.specs), templates, spans, points)
+
+
+# -- replaying ----------------------------------------------------------------------------
+
+
+def build_instruments(meter: Any, specs: Sequence[InstrumentSpec]) -> list[Callable[..., None]]:
+    """The recording method (``record`` / ``add``) of each instrument, created alike."""
+    methods: list[Callable[..., None]] = []
+    for spec in specs:
+        if spec.kind == "histogram":
+            histogram = meter.create_histogram(
+                spec.name,
+                spec.unit,
+                spec.description,
+                explicit_bucket_boundaries_advisory=spec.boundaries,
+            )
+            methods.append(histogram.record)
+        else:
+            methods.append(meter.create_counter(spec.name, spec.unit, spec.description).add)
+    return methods
+
+
+class FloorHandler(BaseCallbackHandler):
+    """Replays a :class:`Script`: our outputs, precomputed, on the real SDK.
+
+    Example:
+        >>> from benchmarks import candidates, workloads as wl
+        >>> models = wl.build_models()
+        >>> sdk = candidates.make_sdk()
+        >>> handler = FloorHandler(record(wl.WORKLOADS["W1"], models), sdk)
+        >>> _ = models.llm.invoke("hi", config={"callbacks": [handler]})
+        >>> _ = sdk.tracer_provider.force_flush()
+        >>> sdk.exporter.count, handler.open_runs
+        (1, 0)
+    """
+
+    run_inline = True
+    raise_error = True
+
+    def __init__(self, script: Script, sdk: Any) -> None:
+        self._tracer = sdk.tracer_provider.get_tracer("langchain_otel.bench.floor")
+        methods = build_instruments(
+            sdk.meter_provider.get_meter("langchain_otel.bench.floor"), script.instruments
+        )
+        self._templates = {
+            key: (t, tuple((methods[i], v, a) for i, v, a in t.points))
+            for key, t in script.templates.items()
+        }
+        self._runs: dict[UUID, list[Any]] = {}  # run id -> [span, points, status, context]
+
+    @property
+    def open_runs(self) -> int:
+        """Runs started and not yet ended."""
+        return len(self._runs)
+
+    def _start(self, run_type: str, run_id: UUID, parent_run_id: UUID | None) -> None:
+        template, points = self._templates[run_type, parent_run_id is not None]
+        context = None
+        if parent_run_id is not None:
+            parent = self._runs[parent_run_id]
+            context = parent[3]
+            if context is None:
+                context = parent[3] = trace.set_span_in_context(parent[0])
+        span = self._tracer.start_span(
+            template.name, context=context, kind=template.kind, attributes=template.attributes
+        )
+        self._runs[run_id] = [span, points, template.status, None]
+
+    def _end(self, run_id: UUID) -> None:
+        span, points, status, _ = self._runs.pop(run_id)
+        if status is not None:
+            span.set_status(status)
+        span.end()
+        for method, value, attributes in points:
+            method(value, attributes)
+
+    def on_llm_start(self, serialized: Any, prompts: Any, *, run_id: UUID, **kw: Any) -> None:
+        """Start the recorded text-model span."""
+        self._start(sc.RUN_TYPE_LLM, run_id, kw.get("parent_run_id"))
+
+    def on_chat_model_start(
+        self, serialized: Any, messages: Any, *, run_id: UUID, **kw: Any
+    ) -> None:
+        """Start the recorded chat-model span."""
+        self._start(sc.RUN_TYPE_CHAT_MODEL, run_id, kw.get("parent_run_id"))
+
+    def on_chain_start(self, serialized: Any, inputs: Any, *, run_id: UUID, **kw: Any) -> None:
+        """Start the recorded chain span."""
+        self._start(sc.RUN_TYPE_CHAIN, run_id, kw.get("parent_run_id"))
+
+    def on_llm_end(self, response: Any, *, run_id: UUID, **kw: Any) -> None:
+        """End the span, record the recorded points."""
+        self._end(run_id)
+
+    def on_chain_end(self, outputs: Any, *, run_id: UUID, **kw: Any) -> None:
+        """End the chain span."""
+        self._end(run_id)

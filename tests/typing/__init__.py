@@ -1,0 +1,1 @@
+"""Type-checked uses of the public API (``nox -s typecheck``); never run."""
