@@ -403,3 +403,14 @@ class TestBadInput:
         assert trace.get_current_span() is before
         assert [s.name for s in telemetry.spans] == ["a", "a"]
         assert handler.open_runs == 0
+
+
+def test_every_boundary_is_patched() -> None:
+    """Each patch target exists in the installed langchain-core (run at both range ends)."""
+    from langchain_core.runnables import config as lc_config
+
+    _propagation.install()
+    for module_name, class_name, name, _ in _propagation._TARGETS:
+        owner = getattr(__import__(module_name, fromlist=[class_name]), class_name)
+        assert hasattr(owner.__dict__[name], "__wrapped__"), f"{class_name}.{name}"
+    assert hasattr(lc_config._set_config_context, "__wrapped__")
