@@ -107,7 +107,7 @@ class OpenAICompatibleChatModel(HTTPModelBase, BaseChatModel):
         ...     base_url="http://127.0.0.1:8000/v1", model="my-model", api_key="sk-secret"
         ... )
         >>> chat._llm_type, "sk-secret" in repr(chat)
-        ('openai_compatible_chat', False)
+        ('openai_compatible', False)
         >>> chat.close()
     """
 
@@ -117,7 +117,7 @@ class OpenAICompatibleChatModel(HTTPModelBase, BaseChatModel):
 
     @property
     def _llm_type(self) -> str:
-        return "openai_compatible_chat"
+        return "openai_compatible"
 
     @property
     def _url(self) -> str:
