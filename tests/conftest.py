@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+import structlog
 
 from tests.support.openai_server import OpenAIServer
 
@@ -25,15 +26,18 @@ def _reset_global_state() -> None:
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every test starts without the user's OTEL_* / LANGCHAIN_OTEL_* settings, unconfigured.
 
-    ``configure()`` and ``instrument()`` are undone before and after each test, so one
+    ``configure()`` and ``instrument()`` are undone before and after each test, and a
+    ``structlog.configure()`` a test (or the code it runs) makes is rolled back, so one
     test's global state cannot leak into the next.
     """
     for name in list(os.environ):
         if name.startswith(("OTEL_", "LANGCHAIN_OTEL_")) and not name.startswith(SUITE_KNOBS):
             monkeypatch.delenv(name)
+    structlog_config = structlog.get_config()
     _reset_global_state()
     yield
     _reset_global_state()
+    structlog.configure(**structlog_config)
 
 
 @pytest.fixture
