@@ -6,7 +6,6 @@ import os
 from collections.abc import Iterator
 
 import pytest
-import structlog
 
 from tests.support.openai_server import OpenAIServer
 
@@ -15,29 +14,29 @@ SUITE_KNOBS = ("LANGCHAIN_OTEL_REQUIRE_", "LANGCHAIN_OTEL_STRESS_", "LANGCHAIN_O
 
 
 def _reset_global_state() -> None:
+    import structlog
+
     import langchain_otel  # imported when the first test runs, not at collection
 
     if langchain_otel.is_instrumented():
         langchain_otel.uninstrument()
     langchain_otel.reset_defaults()
+    structlog.reset_defaults()  # a test that configures structlog (a level filter) is undone
 
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every test starts without the user's OTEL_* / LANGCHAIN_OTEL_* settings, unconfigured.
 
-    ``configure()`` and ``instrument()`` are undone before and after each test, and a
-    ``structlog.configure()`` a test (or the code it runs) makes is rolled back, so one
-    test's global state cannot leak into the next.
+    ``configure()``, ``instrument()`` and ``structlog.configure()`` are undone before and
+    after each test, so one test's global state cannot leak into the next.
     """
     for name in list(os.environ):
         if name.startswith(("OTEL_", "LANGCHAIN_OTEL_")) and not name.startswith(SUITE_KNOBS):
             monkeypatch.delenv(name)
-    structlog_config = structlog.get_config()
     _reset_global_state()
     yield
     _reset_global_state()
-    structlog.configure(**structlog_config)
 
 
 @pytest.fixture

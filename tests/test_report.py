@@ -11,12 +11,21 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind, StatusCode
 
 from langchain_otel._export._jsonl import JsonlSpanExporter
-from langchain_otel._report import load_report, percentile, render_html, render_text, summarize
+from langchain_otel._report import (
+    build_traces,
+    load_report,
+    percentile,
+    render_html,
+    render_text,
+    render_trees,
+    summarize,
+)
 
 _NS = 1_000_000_000
 
@@ -61,11 +70,14 @@ def telemetry_dir(tmp_path: Path) -> Path:
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(JsonlSpanExporter(tmp_path / "traces.jsonl")))
     tracer = provider.get_tracer("t")
-    with tracer.start_as_current_span("RunnableSequence"):  # a chain span: not a model span
+    begin = int(1_800_000_000 * _NS)
+    chain = tracer.start_span("RunnableSequence", start_time=begin)  # not a model span
+    with trace.use_span(chain, end_on_exit=False):
         for i in range(10):
             _model_span(
                 tracer, model="echo-small", start=i, duration=0.1 * (i + 1), ttft=0.01 * (i + 1)
             )
+    chain.end(end_time=begin + 10 * _NS)
     _model_span(
         tracer,
         model="echo-small",
@@ -113,26 +125,136 @@ def test_text_table(telemetry_dir: Path) -> None:
 
 
 def test_html_is_self_contained(telemetry_dir: Path) -> None:
-    """The page has the table and three inline SVG charts, and loads nothing from outside."""
+    """The page has the table, six well-formed SVG charts, waterfalls, and loads nothing."""
     page = render_html(load_report(telemetry_dir))
-    assert page.count("<svg") == 3
-    assert "Latency distribution" in page
-    assert "Time to first chunk" in page
-    assert "Cumulative cost over time" in page
-    assert "<polyline" in page
-    assert not re.search(r"(src|href)\s*=", page)
+    assert not re.search(r"(src|href)\s*=\s*['\"](?!#)", page)  # only in-page anchors
+    assert "<script" not in page
     assert "http://" not in page.replace("http://www.w3.org/2000/svg", "")
-    assert page.count("<tr") == 4  # header + 2 models + all
-    # Every chart is well-formed SVG (parsed as XML), with a bar or line per model.
+    assert "prefers-color-scheme:dark" in page
+    table = re.search(r"<table class='models'>.*?</table>", page, flags=re.S)
+    assert table is not None
+    assert table[0].count("<tr") == 4  # header + 2 models + all
+    for title in (
+        "Requests per second",
+        "Error and cancel rate",
+        "Latency p50 and p95",
+        "Cost per minute",
+        "Latency distribution",
+        "Time to first chunk",
+    ):
+        assert f"<figcaption>{title}</figcaption>" in page
     import xml.etree.ElementTree as ET
 
     svgs = re.findall(r"<svg.*?</svg>", page, flags=re.S)
-    assert len(svgs) == 3
-    trees = [ET.fromstring(svg) for svg in svgs]
+    assert len(svgs) == 6
     ns = "{http://www.w3.org/2000/svg}"
-    assert trees[0].findall(f"{ns}rect")
-    assert trees[1].findall(f"{ns}rect")
-    assert len(trees[2].findall(f"{ns}polyline")) == 2
+    trees = [ET.fromstring(svg) for svg in svgs]
+    requests = trees[0]
+    assert len(requests.findall(f"{ns}polyline")) >= 1
+    tick_labels = [t.text for t in requests.findall(f"{ns}text") if t.get("class") == "tick"]
+    assert "0 s" in tick_labels
+    assert len(tick_labels) >= 6  # y and x ticks, not just min/max
+    assert trees[4].findall(f"{ns}rect")  # the latency histogram's bars
+
+
+def test_waterfalls_of_slowest_and_failed_traces(telemetry_dir: Path) -> None:
+    """Slowest N traces plus every erroring/cancelled one get a waterfall with their spans."""
+    report = load_report(telemetry_dir)
+    traces = build_traces(report.spans)
+    # The chain span with its 10 children is one trace; each later span is a trace of its own.
+    assert sorted(len(t.rows) for t in traces) == [1, 1, 1, 11]
+    page = render_html(report, slowest=1)
+    articles = re.findall(r"<article class='trace'.*?</article>", page, flags=re.S)
+    names = [re.findall(r"</span>([^<]*) <span class='total'>", a)[0] for a in articles]
+    # The 10 s chain is the slowest; then the failures: the error first, then the cancelled.
+    assert names == ["RunnableSequence", "text_completion echo-small", "text_completion echo-large"]
+    assert "Slowest 1 of 4 traces" in page
+    assert "2 more traces that erred or were cancelled" in page
+    chain = next(t for t in traces if len(t.rows) == 11)
+    assert [row.depth for row in chain.rows] == [0] + [1] * 10
+    assert [row.span.start_ns for row in chain.rows[1:]] == sorted(
+        row.span.start_ns for row in chain.rows[1:]
+    )
+    assert render_html(report, slowest=0).count("<article class='trace'") == 2
+    assert render_html(report, slowest=9).count("<article class='trace'") == 4
+
+
+def test_text_report_prints_the_slowest_traces_as_trees(
+    telemetry_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`report --slowest 1` prints the slowest trace as an indented span tree, model facts too."""
+    from langchain_otel._cli import main
+
+    assert main(["report", str(telemetry_dir), "--slowest", "1"]) == 0
+    out = capsys.readouterr().out
+    tree = out[out.index("slowest 1 of 4 traces") :].splitlines()
+    assert tree[2].split()[2:] == ["10", "s", "ok"]
+    assert tree[3].split() == ["+0", "ms", "10", "s", "RunnableSequence"]
+    first = tree[4]
+    assert first.split()[:6] == ["+0", "ms", "100", "ms", "text_completion", "echo-small"]
+    assert first.index("text_completion") == tree[3].index("RunnableSequence") + 2  # indented
+    assert first.split()[6:] == ["ttft", "10", "ms", "10→20", "tok", "$0.001"]
+    assert tree[5].split()[:4] == ["+1", "s", "200", "ms"]
+    assert len(tree) == 3 + 11 + 2
+    assert tree[-1] == "2 more traces erred or were cancelled (--html shows them all)"
+    assert main(["report", str(telemetry_dir), "--slowest", "0"]) == 0
+    assert "slowest" not in capsys.readouterr().out
+
+
+def test_missing_parents_cycles_and_duplicates_render(tmp_path: Path) -> None:
+    """Orphans, parent cycles and duplicate span ids become roots, and the page says so."""
+
+    def span(span_id: str, parent: str | None, start: int) -> dict[str, Any]:
+        raw: dict[str, Any] = {
+            "traceId": "t" * 32,
+            "spanId": span_id,
+            "name": f"s{span_id}",
+            "startTimeUnixNano": str(start),
+            "endTimeUnixNano": str(start + 10),
+        }
+        if parent:
+            raw["parentSpanId"] = parent
+        return raw
+
+    spans = [
+        span("a", "gone", 0),
+        span("b", "c", 1),
+        span("c", "b", 2),  # a cycle
+        span("d", "d", 3),  # its own parent
+        span("a", None, 4),  # a duplicate id
+        span("e", "a", 5),
+    ]
+    line = {"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]}
+    (tmp_path / "traces.jsonl").write_text(json.dumps(line) + "\n")
+    report = load_report(tmp_path)
+    (trace,) = build_traces(report.spans)
+    assert sorted(row.span.name for row in trace.rows) == ["sa", "sa", "sb", "sc", "sd", "se"]
+    assert trace.orphans >= 2
+    page = render_html(report)
+    assert "have a parent that is not in the files" in page
+    assert "parent missing" in page
+    assert "(parent missing)" in render_trees([trace], slowest=1)
+
+
+def test_bad_input_pages_say_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An empty folder, an empty file and a corrupted file each give a page that says why."""
+    from langchain_otel._cli import main
+
+    page = tmp_path / "page.html"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["report", str(empty), "--html", str(page)]) == 1
+    assert "No <code>traces.jsonl</code> in" in page.read_text()
+    assert "no traces.jsonl" in capsys.readouterr().err
+    (empty / "traces.jsonl").write_bytes(b"")
+    assert main(["report", str(empty), "--html", str(page)]) == 0
+    assert "The files hold no readable spans." in page.read_text()
+    (empty / "traces.jsonl").write_bytes(b"\xff\xfe\n{not json\n")
+    assert main(["report", str(empty), "--html", str(page)]) == 0
+    text = page.read_text()
+    assert "2 unreadable line(s) skipped" in text
+    assert "The files hold no readable spans." in text
+    assert "warning: skipped 2 unreadable lines" in capsys.readouterr().err
 
 
 def test_rotated_files_and_bad_lines(telemetry_dir: Path) -> None:

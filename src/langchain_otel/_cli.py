@@ -7,10 +7,8 @@ Errors go to stderr.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from langchain_otel._version import __version__
@@ -31,14 +29,19 @@ _EPILOG = """examples:
 """
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def _at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -54,21 +57,22 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo",
         help="run the instrumented demo workload",
-        description="An async, service-like workload (prompt | EchoLLM | parser: ainvoke and "
-        "astream under a concurrency limit, with a few failures and cancelled streams), "
-        "instrumented with OTelCallbackHandler and structlog, then a summary.",
+        description="An async, service-like workload (prompt | EchoLLM | parser and "
+        "chat prompt | EchoChatModel | parser: ainvoke and astream under a concurrency limit, "
+        "with a few failures and cancelled streams), instrumented with OTelCallbackHandler "
+        "and structlog, then the per-model table read back from the files.",
         epilog="examples:\n  langchain-otel demo\n  langchain-otel demo --requests 200 "
         "--concurrency 16 --out /tmp/telemetry\n  langchain-otel demo --endpoint "
         "http://localhost:4318\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     demo.add_argument(
-        "--requests", "-n", type=_positive, default=60, help="how many requests (default 60)"
+        "--requests", "-n", type=_at_least(1), default=60, help="how many requests (default 60)"
     )
     demo.add_argument(
         "--concurrency",
         "-c",
-        type=_positive,
+        type=_at_least(1),
         default=8,
         help="requests in flight at once (default 8)",
     )
@@ -93,9 +97,11 @@ def _parser() -> argparse.ArgumentParser:
         help="summarise the telemetry files per model",
         description="Read DIR/traces.jsonl (written by the embedded default) and print, per "
         "model: requests, errors/cancelled, p50/p95/p99 duration and time to first chunk, "
-        "tokens in/out and cost.",
+        "tokens in/out and cost; then the slowest traces as span trees. --html writes a "
+        "page with charts over time and trace waterfalls.",
         epilog="examples:\n  langchain-otel report ./langchain-otel-telemetry\n"
-        "  langchain-otel report ./langchain-otel-telemetry --html report.html\n",
+        "  langchain-otel report ./langchain-otel-telemetry --html report.html\n"
+        "  langchain-otel report ./langchain-otel-telemetry --slowest 10 --html report.html\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     report.add_argument("directory", metavar="DIR", help="the telemetry folder")
@@ -103,9 +109,17 @@ def _parser() -> argparse.ArgumentParser:
         "--html",
         metavar="FILE",
         default=None,
-        help="also write a self-contained HTML page with charts",
+        help="also write a self-contained HTML page: charts over time, trace waterfalls",
     )
     report.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    report.add_argument(
+        "--slowest",
+        metavar="N",
+        type=_at_least(0),
+        default=5,
+        help="how many of the slowest traces to show as span trees and waterfalls (default 5; "
+        "the page also shows every trace that erred or was cancelled)",
+    )
 
     commands.add_parser(
         "config",
@@ -122,53 +136,9 @@ def _error(message: str) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from langchain_otel._report import (  # noqa: PLC0415 - keep --help fast
-        load_report,
-        percentile,
-        render_html,
-        render_text,
-        summarize,
-    )
+    from langchain_otel._report._command import report_command  # noqa: PLC0415 - fast --help
 
-    directory = Path(args.directory)
-    if not directory.is_dir():
-        return _error(f"{directory} is not a folder; run 'langchain-otel demo' first")
-    try:
-        report = load_report(directory)
-    except FileNotFoundError:
-        return _error(f"no traces.jsonl in {directory}; run 'langchain-otel demo' first")
-    except OSError as exc:
-        return _error(f"cannot read {directory}: {exc}")
-    if args.json:
-        rows = [
-            {
-                "model": row.model,
-                "requests": row.requests,
-                "errors": row.errors,
-                "cancelled": row.cancelled,
-                **{f"duration_p{q}_s": percentile(row.durations, q) for q in (50, 95, 99)},
-                **{f"ttft_p{q}_s": percentile(row.ttfts, q) for q in (50, 95, 99)},
-                "input_tokens": row.input_tokens,
-                "output_tokens": row.output_tokens,
-                "cost_usd": row.cost_usd,
-            }
-            for row in summarize(report.records)
-        ]
-        print(json.dumps({"models": rows, "skipped_lines": report.skipped_lines}, indent=2))
-    else:
-        files = ", ".join(str(p) for p in report.files)
-        print(f"{len(report.records)} model spans from {files}\n")
-        print(render_text(report))
-        print("\ndurations and TTFT (time to first chunk, streams only) in milliseconds")
-    if report.skipped_lines:
-        print(f"warning: skipped {report.skipped_lines} unreadable lines", file=sys.stderr)
-    if args.html:
-        try:
-            Path(args.html).write_text(render_html(report), encoding="utf-8")
-        except OSError as exc:
-            return _error(f"cannot write {args.html}: {exc}")
-        print(f"wrote {args.html}", file=sys.stderr)
-    return 0
+    return report_command(args.directory, html=args.html, as_json=args.json, slowest=args.slowest)
 
 
 def _mask(value: Any) -> Any:

@@ -11,7 +11,8 @@ from langchain_core.language_models.fake_chat_models import (
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from opentelemetry.trace import SpanKind
 
-from langchain_otel.testing import Telemetry
+from langchain_otel.testing import FakeClock, Telemetry
+from tests.callbacks.conftest import Ticker
 
 
 def _reply(**extra: Any) -> AIMessage:
@@ -89,15 +90,16 @@ def test_ls_params_map_provider_and_model(telemetry: Telemetry) -> None:
     assert attrs["gen_ai.request.max_tokens"] == 64
 
 
-def test_chat_stream_without_usage_is_estimated(telemetry: Telemetry) -> None:
+def test_chat_stream_without_usage_is_estimated(telemetry: Telemetry, clock: FakeClock) -> None:
     """A stream without reported usage is counted (4 characters a token) and flagged."""
     model = GenericFakeChatModel(messages=iter([AIMessage(content="hello there world")]))
-    chunks = list(model.stream("hi you", config={"callbacks": [telemetry.handler]}))
+    ticker = Ticker(clock, start=0.5, per_token=0.125)
+    chunks = list(model.stream("hi you", config={"callbacks": [telemetry.handler, ticker]}))
     assert "".join(str(c.content) for c in chunks) == "hello there world"
     (span,) = telemetry.spans
     attrs = span.attributes or {}
     assert attrs["gen_ai.request.stream"] is True
-    assert attrs["gen_ai.response.time_to_first_chunk"] >= 0
+    assert attrs["gen_ai.response.time_to_first_chunk"] == 0.5  # the fake clock
     assert attrs["gen_ai.usage.input_tokens"] == 2  # "hi you": 6 characters
     assert attrs["gen_ai.usage.output_tokens"] == 5  # 17 characters
     assert attrs["langchain_otel.usage.estimated"] is True

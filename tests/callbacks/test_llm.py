@@ -5,26 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from langchain_core.callbacks import BaseCallbackHandler
 from opentelemetry.trace import SpanKind, StatusCode
 
 from langchain_otel.llms import EchoLLM
 from langchain_otel.testing import FakeClock, Telemetry
-
-
-class _Ticker(BaseCallbackHandler):
-    """Advances the fake clock on each token (runs after our handler)."""
-
-    run_inline = True
-
-    def __init__(self, clock: FakeClock, start: float, per_token: float) -> None:
-        self.clock, self.start, self.per_token, self.seen = clock, start, per_token, 0
-
-    def on_llm_start(self, *args: Any, **kwargs: Any) -> None:
-        self.clock.advance(self.start)
-
-    def on_llm_new_token(self, *args: Any, **kwargs: Any) -> None:
-        self.clock.advance(self.per_token)
+from tests.callbacks.conftest import Ticker
 
 
 def _points(telemetry: Telemetry, name: str) -> list[Any]:
@@ -85,7 +70,7 @@ def test_request_params_and_stop(telemetry: Telemetry) -> None:
 
 def test_metrics_exact(telemetry: Telemetry, clock: FakeClock) -> None:
     """Duration and token metrics carry exact values and only the allowed attributes."""
-    ticker = _Ticker(clock, start=0.25, per_token=0.0)
+    ticker = Ticker(clock, start=0.25, per_token=0.0)
     EchoLLM(n=4).invoke("abcdefgh", config={"callbacks": [telemetry.handler, ticker]})
     metrics = telemetry.metrics()
     (duration,) = metrics["gen_ai.client.operation.duration"]
@@ -115,7 +100,7 @@ def test_metrics_exact(telemetry: Telemetry, clock: FakeClock) -> None:
 
 def test_stream_ttfc_and_time_per_chunk(telemetry: Telemetry, clock: FakeClock) -> None:
     """A stream records TTFT from span start and the mean time between chunks."""
-    ticker = _Ticker(clock, start=0.5, per_token=0.1)
+    ticker = Ticker(clock, start=0.5, per_token=0.1)
     chunks = list(
         EchoLLM(n=5).stream("hello world", config={"callbacks": [telemetry.handler, ticker]})
     )
@@ -136,9 +121,10 @@ def test_stream_ttfc_and_time_per_chunk(telemetry: Telemetry, clock: FakeClock) 
     assert duration.sum == pytest.approx(1.0)
 
 
-def test_log_event_fields(telemetry: Telemetry) -> None:
+def test_log_event_fields(telemetry: Telemetry, clock: FakeClock) -> None:
     """One llm.end event per run with exactly the documented keys."""
-    EchoLLM(n=2).invoke("hey", config={"callbacks": [telemetry.handler]})
+    ticker = Ticker(clock, start=0.25, per_token=0.0)
+    EchoLLM(n=2).invoke("hey", config={"callbacks": [telemetry.handler, ticker]})
     (event,) = [e for e in telemetry.logs if e["event"] == "llm.end"]
     (span,) = telemetry.spans
     assert event["log_level"] == "info"
@@ -160,7 +146,7 @@ def test_log_event_fields(telemetry: Telemetry) -> None:
     assert event["outcome"] == "ok"
     assert event["error_type"] is None
     assert event["ttft_s"] is None
-    assert event["duration_s"] >= 0
+    assert event["duration_s"] == 0.25  # the fake clock: start at 100.0, end at 100.25
     assert set(event) == {
         "trace_id", "span_id", "run_id", "operation", "provider", "model", "response_model",
         "duration_s", "ttft_s", "input_tokens", "output_tokens", "tokens_estimated", "cost_usd",

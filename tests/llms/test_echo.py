@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 from uuid import UUID
 
@@ -106,12 +105,27 @@ class TestNativeAsync:
         assert seen == [loop_thread] * 3
 
     async def test_concurrent_streams_interleave(self) -> None:
-        """Simulated latency sleeps without blocking the loop: 50 streams overlap."""
+        """Simulated latency sleeps without blocking the loop: 50 calls overlap.
+
+        Event ordering, not a wall-clock bound: every call has started before the first
+        one ends (one by one, each would end before the next starts).
+        """
+        events: list[str] = []
+
+        class _Order(BaseCallbackHandler):
+            run_inline = True
+
+            def on_llm_start(self, serialized: Any, prompts: Any, **kwargs: Any) -> None:
+                events.append("start")
+
+            def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
+                events.append("end")
+
         llm = EchoLLM(n=5, time_to_first_token=0.05, time_per_token=0.01)
-        started = time.perf_counter()
-        results = await asyncio.gather(*(llm.ainvoke("hello") for _ in range(50)))
+        config: Any = {"callbacks": [_Order()]}
+        results = await asyncio.gather(*(llm.ainvoke("hello", config=config) for _ in range(50)))
         assert results == ["hello"] * 50
-        assert time.perf_counter() - started < 1.0  # 50 x 0.09 s if run one by one
+        assert events == ["start"] * 50 + ["end"] * 50
 
 
 class TestStop:

@@ -5,13 +5,14 @@ Reads ``traces.jsonl`` (and its rotated backups ``traces.jsonl.N``) written by
 ``text_completion``) are summarised per ``gen_ai.request.model``: requests, errors/cancelled,
 p50/p95/p99 duration and time to first chunk, tokens in/out and cost.
 
-Modules: ``_reader`` (files → spans, tolerant of anything), ``_summary`` (numbers),
-``_text`` (the terminal report), ``_html`` (the page) and ``_svg`` (its charts).
+Modules: ``_reader`` (files → spans, tolerant of anything), ``_summary`` (numbers, time
+buckets), ``_traces`` (span trees), ``_text`` (the terminal report), ``_html`` (the page),
+``_waterfall`` (one trace on the page), ``_svg`` (its charts) and ``_style`` (its CSS).
 """
 
 from __future__ import annotations
 
-from langchain_otel._report._html import render_html
+from langchain_otel._report._html import DEFAULT_SLOWEST, render_html
 from langchain_otel._report._reader import (
     MODEL_OPERATIONS,
     Report,
@@ -20,17 +21,23 @@ from langchain_otel._report._reader import (
     load_report,
 )
 from langchain_otel._report._summary import ModelSummary, percentile, summarize
-from langchain_otel._report._text import render_text
+from langchain_otel._report._text import render_text, render_trees
+from langchain_otel._report._traces import Trace, build_traces, interesting_traces
 
 __all__ = [
+    "DEFAULT_SLOWEST",
     "MODEL_OPERATIONS",
     "ModelSummary",
     "Report",
     "SpanRecord",
+    "Trace",
     "TraceSpan",
+    "build_traces",
+    "interesting_traces",
     "load_report",
     "percentile",
     "render_html",
     "render_text",
+    "render_trees",
     "summarize",
 ]

@@ -115,6 +115,12 @@ class ContentPolicy:
                 inputs.append({"role": role, "parts": parts})
         return _dumps(inputs), (_dumps(system) if system else None)
 
+    def input_messages(self, chat: bool, inputs: list[Any]) -> tuple[str, str | None]:
+        """A model run's inputs: chat messages, or the string prompts of a text model."""
+        if chat:
+            return self.chat_messages(inputs)
+        return self.prompt_messages([p for p in inputs if isinstance(p, str)]), None
+
     def output_messages(self, generations: Sequence[Any], finish: Sequence[str]) -> str:
         """``gen_ai.output.messages`` for one run's generations."""
         out = []

@@ -6,11 +6,15 @@ import contextlib
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, Any, cast
 
+from langchain_otel.callbacks import _semconv as sc
 from langchain_otel.exceptions import ConfigurationError
 
-__all__ = ["ModelPrice", "PriceBook"]
+if TYPE_CHECKING:
+    from langchain_otel.callbacks._usage import Usage
+
+__all__ = ["ModelPrice", "PriceBook", "add_cost_attributes"]
 
 _PER_MILLION = 1_000_000.0
 # gen_ai.provider.name → genai-prices provider id, where they differ or exist.
@@ -201,6 +205,19 @@ class PriceBook:
             self.on_unknown(provider, model)
         return result
 
+    def run_cost(
+        self, provider: str, model: str, response_model: str | None, usage: Usage
+    ) -> tuple[float, float] | None:
+        """USD (input, output) of a run's usage; None without tokens or without a price."""
+        if usage.input_tokens is None and usage.output_tokens is None:
+            return None
+        price = self.price(provider, model, response_model)
+        if price is None:
+            return None
+        return price.cost(
+            input_tokens=usage.input_tokens or 0, output_tokens=usage.output_tokens or 0
+        )
+
     def _resolve(self, provider: str, model: str) -> ModelPrice | None:
         if not self.use_genai_prices or not model:
             return None
@@ -212,3 +229,17 @@ class PriceBook:
                 if self.on_missing_package is not None:
                     self.on_missing_package()
             return None
+
+
+def add_cost_attributes(attrs: dict[str, Any], cost: tuple[float, float] | None) -> None:
+    """The ``langchain_otel.cost.*`` span attributes; none at all for an unknown price.
+
+    Example:
+        >>> attrs = {}
+        >>> add_cost_attributes(attrs, (0.5, 0.25))
+        >>> attrs["langchain_otel.cost.total"]
+        0.75
+    """
+    if cost is not None:
+        attrs[sc.COST_INPUT], attrs[sc.COST_OUTPUT] = cost
+        attrs[sc.COST_TOTAL] = cost[0] + cost[1]

@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
-__all__ = ["DEBUG", "ERROR", "INFO", "WARNING", "default_logger", "emit", "enabled", "format_ids"]
+from langchain_otel.callbacks import _semconv as sc
+
+if TYPE_CHECKING:
+    from langchain_otel.callbacks._content import ContentPolicy
+    from langchain_otel.callbacks._runs import ModelEnd, RunState
+
+__all__ = [
+    "DEBUG",
+    "ERROR",
+    "INFO",
+    "WARNING",
+    "default_logger",
+    "emit",
+    "enabled",
+    "format_ids",
+    "model_event",
+]
 
 DEBUG, INFO, WARNING, ERROR = logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR
 _METHODS = {DEBUG: "debug", INFO: "info", WARNING: "warning", ERROR: "error"}
@@ -57,3 +73,47 @@ def format_ids(trace_id: int, span_id: int) -> tuple[str, str]:
         ('00000000000000000000000000000001', '0000000000000002')
     """
     return format(trace_id, "032x"), format(span_id, "016x")
+
+
+def model_event(logger: Any, state: RunState, end: ModelEnd, content: ContentPolicy) -> None:
+    """Log the one event of a finished model run, only if the logger will keep it.
+
+    ``llm.end`` at INFO (WARNING when cancelled or abandoned), ``llm.error`` at ERROR.
+    """
+    if end.error_type is not None:
+        level, event = ERROR, sc.EVENT_LLM_ERROR
+    elif end.outcome == sc.OUTCOME_OK:
+        level, event = INFO, sc.EVENT_LLM_END
+    else:
+        level, event = WARNING, sc.EVENT_LLM_END
+    if not enabled(logger, level):
+        return
+    span_context = state.span.get_span_context()  # type: ignore[union-attr]
+    trace_id = span_id = None  # a non-recording (no-op) tracer has no ids to join on
+    if span_context.is_valid:
+        trace_id, span_id = format_ids(span_context.trace_id, span_context.span_id)
+    usage, cost = end.usage, end.cost
+    fields: dict[str, Any] = {
+        "trace_id": trace_id,
+        "span_id": span_id,
+        "run_id": state.run_id,
+        "operation": state.operation,
+        "provider": state.provider,
+        "model": state.model,
+        "response_model": end.info.response_model,
+        "duration_s": end.duration,
+        "ttft_s": end.ttfc,
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "tokens_estimated": usage.estimated,
+        "cost_usd": None if cost is None else cost[0] + cost[1],
+        "outcome": end.outcome,
+        "error_type": end.error_type,
+    }
+    if content.on_logs:
+        inputs = state.input_messages
+        if isinstance(inputs, list):
+            chat = state.operation == sc.OPERATION_CHAT
+            fields["input_messages"] = content.input_messages(chat, inputs)[0]
+        fields["output_messages"] = end.output_json
+    emit(logger, level, event, fields)

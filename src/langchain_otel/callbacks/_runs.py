@@ -10,12 +10,24 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry.context import Context
 from opentelemetry.trace import Span
 
-__all__ = ["RunRegistry", "RunState", "clock"]
+if TYPE_CHECKING:
+    from langchain_otel.callbacks._attributes import ResponseInfo
+    from langchain_otel.callbacks._usage import Usage
+
+__all__ = ["CLAIMS", "ModelEnd", "RunRegistry", "RunState", "clock"]
+
+CLAIMS: dict[Any, RunState] = {}
+"""Process-wide: run id → the state of the one handler that telemeters the run.
+
+Every handler instance that sees a run consults it, so a run is telemetered once per
+process however many handlers LangChain hands it to; context propagation finds a run's
+span here. Single entries are set and removed atomically (CPython dict operations).
+"""
 
 
 def clock() -> float:
@@ -33,45 +45,95 @@ def clock() -> float:
 class RunState:
     """What the handler remembers about one run between its start and its end.
 
+    ``span`` is None for a *folded* run (no span of its own); its ``context`` is then
+    its nearest kept ancestor's, so its children are parented there.
+
     Example:
-        >>> RunState(None, "chain", 0.0).chunks  # type: ignore[arg-type]
+        >>> RunState(None, "chain", 0.0).chunks
         0
     """
 
     __slots__ = (
-        "base_metric_attributes",
+        "agent",
         "chunks",
         "context",
         "first_chunk",
-        "input_chars",
         "input_messages",
         "kind",
+        "metadata",
+        "metric_base",
         "metric_key",
         "model",
+        "name",
         "operation",
+        "owner",
         "provider",
+        "role",
         "run_id",
         "span",
         "start",
-        "streamed",
     )
 
-    def __init__(self, span: Span, kind: str, start: float) -> None:
+    def __init__(self, span: Span | None, kind: str, start: float) -> None:
         self.span = span
         self.kind = kind
         self.start = start
         self.first_chunk = 0.0  # 0.0 = no chunk yet (cheaper to test than None)
         self.chunks = 0
         self.context: Context | None = None  # the span as parent context, built lazily
+        self.run_id = ""  # LangChain's run id, as text
+        self.owner: Any = None  # the handler that claimed the run (None: declined)
+        # Agents (callbacks/_agent_runs.py): the enclosing agent's roll-up, the run's role
+        # (plain, LangGraph node, graph, folded), and a graph candidate's name and metadata.
+        self.agent: Any = None
+        self.role = 0
+        self.name = ""
+        self.metadata: Any = None
+        # Model runs only:
         self.operation = ""
         self.provider = ""
         self.model = ""
-        self.streamed = False
-        self.input_chars = 0
         self.input_messages: Any = None
-        self.run_id = ""  # LangChain's run id, as text
         self.metric_key: tuple[Any, ...] = ()
-        self.base_metric_attributes: dict[str, Any] | None = None
+        self.metric_base: dict[str, Any] = {}
+
+
+class ModelEnd:
+    """What a finished model run measured: read by the span, the metrics and the log."""
+
+    __slots__ = (
+        "cost",
+        "duration",
+        "error_type",
+        "info",
+        "outcome",
+        "output_json",
+        "per_chunk",
+        "ttfc",
+        "usage",
+    )
+
+    def __init__(  # noqa: PLR0917 - a plain record
+        self,
+        outcome: str,
+        duration: float,
+        ttfc: float | None,
+        per_chunk: float | None,
+        info: ResponseInfo,
+        usage: Usage,
+        cost: tuple[float, float] | None,
+        output_json: str | None,
+        error_type: str | None,
+    ) -> None:
+        self.outcome = outcome
+        self.duration = duration
+        self.ttfc = ttfc
+        self.per_chunk = per_chunk
+        self.info = info
+        self.usage = usage
+        self.cost = cost
+        self.output_json = output_json
+        self.error_type = error_type
 
 
 class RunRegistry:
@@ -86,8 +148,8 @@ class RunRegistry:
         >>> reg = RunRegistry(max_runs=1, ttl=60.0, expire=lambda rid, st: dropped.append(rid))
         >>> from uuid import uuid4
         >>> a, b = uuid4(), uuid4()
-        >>> reg.add(a, RunState(None, "chain", clock()))  # type: ignore[arg-type]
-        >>> reg.add(b, RunState(None, "chain", clock()))  # type: ignore[arg-type]
+        >>> reg.add(a, RunState(None, "chain", clock()))
+        >>> reg.add(b, RunState(None, "chain", clock()))
         >>> dropped == [a], len(reg)
         (True, 1)
     """

@@ -9,6 +9,8 @@ Example:
 from __future__ import annotations
 
 from langchain_otel.llms.echo import EchoLLM
+from langchain_otel.llms.echo_chat import EchoChatModel
+from langchain_otel.llms.openai_chat import OpenAICompatibleChatModel
 from langchain_otel.llms.openai_compat import OpenAICompatibleLLM
 
-__all__ = ["EchoLLM", "OpenAICompatibleLLM"]
+__all__ = ["EchoChatModel", "EchoLLM", "OpenAICompatibleChatModel", "OpenAICompatibleLLM"]

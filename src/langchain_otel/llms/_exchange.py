@@ -46,8 +46,8 @@ import httpx
 import structlog
 
 from langchain_otel.exceptions import LLMError
+from langchain_otel.llms._envelope import is_event_stream, not_an_event_stream
 from langchain_otel.llms._http import RetryPolicy, error_for_status, map_httpx_errors
-from langchain_otel.llms._wire import is_event_stream, not_an_event_stream
 
 __all__ = [
     "Emit",

@@ -38,7 +38,7 @@ from langchain_otel.exceptions import (
     RateLimitError,
     UpstreamHTTPError,
 )
-from langchain_otel.llms._wire import preview
+from langchain_otel.llms._envelope import preview
 
 __all__ = [
     "RetryPolicy",

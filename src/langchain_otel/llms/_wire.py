@@ -5,25 +5,9 @@ a JSON answer with :func:`parse_completion`, and feeds each SSE ``data`` field o
 a :class:`StreamState`, which yields the text to emit and, at the end, the final chunk with
 ``generation_info``.
 
-Stop sequences (the rule, applied identically to every path):
-
-1. The output is cut after the earliest stop sequence it contains, keeping the sequence
-   (:func:`~langchain_otel.llms._stop.cut_at_stop`), whether or not the server honoured
-   ``stop``. On streams the cut is applied as text arrives, so the stream ends at the stop
-   sequence.
-2. OpenAI (and most servers) *strip* the matched stop sequence. When the answer ended with
-   ``finish_reason == "stop"``, stop sequences were requested and the text contains none of
-   them, the stripped sequence is appended if it can be known:
-
-   - the server names it (vLLM's ``choices[0].stop_reason``): that sequence, or nothing
-     when it reports ``null`` / a token id (the model ended on its own);
-   - otherwise, exactly one distinct stop sequence was requested: that one;
-   - otherwise (several sequences, no ``stop_reason``): nothing is appended; we never guess.
-
-   OpenAI's ``finish_reason="stop"`` also covers a natural end of the text, and nothing in its
-   answer tells the two apart, so with a single stop sequence and a server that reports no
-   ``stop_reason`` a natural end gets the sequence appended too. Turn
-   ``restore_stripped_stop`` off on the model when that matters.
+The stop rule (cut, keep, restore what the server stripped) is in
+:mod:`langchain_otel.llms._stop`; the JSON/SSE envelope helpers in
+:mod:`langchain_otel.llms._envelope`.
 
 Example:
     >>> payload = build_payload(
@@ -35,13 +19,22 @@ Example:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any
 
 from langchain_otel.exceptions import LLMResponseError
-from langchain_otel.llms._stop import cut_at_stop
+from langchain_otel.llms._envelope import (
+    first_choice,
+    is_event_stream,
+    load_answer,
+    load_event,
+    not_an_event_stream,
+    preview,
+    server_error,
+    str_or_none,
+)
+from langchain_otel.llms._stop import MISSING, TextFolder, apply_stop, stripped_stop
 
 __all__ = [
     "MISSING",
@@ -52,34 +45,10 @@ __all__ = [
     "not_an_event_stream",
     "parse_completion",
     "preview",
+    "server_error",
     "stripped_stop",
+    "usage_counts",
 ]
-
-PREVIEW_CHARS: Final = 200
-
-
-class _Missing:
-    """The server did not send the field at all (distinct from an explicit null)."""
-
-    def __repr__(self) -> str:
-        return "MISSING"
-
-
-MISSING: Final = _Missing()
-
-
-def preview(text: str | bytes, limit: int = PREVIEW_CHARS) -> str:
-    """``text`` quoted and truncated, for error messages.
-
-    Example:
-        >>> preview("x" * 300, limit=5)
-        "'xxxxx' … (295 more characters)"
-    """
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", errors="replace")
-    if len(text) <= limit:
-        return repr(text)
-    return f"{text[:limit]!r} … ({len(text) - limit} more characters)"
 
 
 def build_payload(
@@ -108,32 +77,7 @@ def build_payload(
     return payload
 
 
-def stripped_stop(
-    text: str, stop: Sequence[str] | None, finish_reason: str | None, stop_reason: Any = MISSING
-) -> str:
-    """The stop sequence the server stripped from ``text``, or ``""`` (see the module rule).
-
-    Example:
-        >>> stripped_stop("hello world", ["."], "stop")
-        '.'
-        >>> stripped_stop("hello world", [".", "!"], "stop")
-        ''
-        >>> stripped_stop("hello world", [".", "!"], "stop", stop_reason="!")
-        '!'
-        >>> stripped_stop("hello world", ["."], "length")
-        ''
-    """
-    if finish_reason != "stop" or not stop:
-        return ""
-    sequences = [s for s in dict.fromkeys(stop) if s]
-    if not sequences or any(s in text for s in sequences):
-        return ""
-    if stop_reason is not MISSING:
-        return stop_reason if isinstance(stop_reason, str) and stop_reason in sequences else ""
-    return sequences[0] if len(sequences) == 1 else ""
-
-
-def _usage(raw: Any) -> dict[str, int] | None:
+def usage_counts(raw: Any) -> dict[str, int] | None:
     """OpenAI's usage object, normalised to EchoLLM's shape; None when absent or unusable."""
     if not isinstance(raw, Mapping):
         return None
@@ -179,29 +123,6 @@ class Completion:
         return info
 
 
-def _first_choice(answer: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    choices = answer.get("choices")
-    if not isinstance(choices, list):
-        return None
-    for choice in choices:
-        if isinstance(choice, Mapping) and choice.get("index", 0) == 0:
-            return choice
-    return None
-
-
-def _str_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _server_error(answer: Mapping[str, Any]) -> str | None:
-    error = answer.get("error")
-    if error is None:
-        return None
-    if isinstance(error, Mapping):
-        return str(error.get("message") or error)
-    return str(error)
-
-
 def parse_completion(
     content: bytes,
     *,
@@ -225,72 +146,24 @@ def parse_completion(
         >>> c.text, c.model
         ('hi!', 'm-1')
     """
-    try:
-        answer = json.loads(content)
-    except ValueError:
-        raise LLMResponseError(
-            f"expected a JSON completion from {url}, received {content_type or 'no content type'}"
-            f" {preview(content)}; check that base_url points at an OpenAI-compatible API"
-            " (it usually ends in /v1)"
-        ) from None
-    if not isinstance(answer, Mapping):
-        raise LLMResponseError(f"expected a JSON object from {url}, received {preview(content)}")
-    if (message := _server_error(answer)) is not None:
-        raise LLMResponseError(f"{url} answered with an error: {preview(message)}")
-    choice = _first_choice(answer)
+    answer = load_answer(content, url=url, content_type=content_type)
+    choice = first_choice(answer)
     if choice is None or not isinstance(choice.get("text"), str):
         raise LLMResponseError(
             f"expected a completion with choices[0].text from {url}, received {preview(content)}"
         )
-    finish_reason = _str_or_none(choice.get("finish_reason"))
+    finish_reason = str_or_none(choice.get("finish_reason"))
     stop_reason = choice.get("stop_reason", MISSING)
-    text = _apply_stop(choice["text"], stop, finish_reason, stop_reason, restore_stop)
+    text = apply_stop(choice["text"], stop, finish_reason, stop_reason, restore_stop)
     return Completion(
         text=text,
         finish_reason=finish_reason,
-        model=_str_or_none(answer.get("model")) or requested_model,
-        id=_str_or_none(answer.get("id")),
-        usage=_usage(answer.get("usage")),
-        system_fingerprint=_str_or_none(answer.get("system_fingerprint")),
+        model=str_or_none(answer.get("model")) or requested_model,
+        id=str_or_none(answer.get("id")),
+        usage=usage_counts(answer.get("usage")),
+        system_fingerprint=str_or_none(answer.get("system_fingerprint")),
         stop_reason=stop_reason,
     )
-
-
-def is_event_stream(content_type: str) -> bool:
-    """True for ``text/event-stream`` (parameters ignored).
-
-    Example:
-        >>> is_event_stream("text/event-stream; charset=utf-8"), is_event_stream("text/html")
-        (True, False)
-    """
-    return content_type.partition(";")[0].strip().lower() == "text/event-stream"
-
-
-def not_an_event_stream(url: str, content_type: str, content: bytes) -> LLMResponseError:
-    """The error for a stream request answered with something else, quoting it.
-
-    Example:
-        >>> print(not_an_event_stream("u", "text/html", b"<h1>oops</h1>"))
-        expected a server-sent event stream from u, received text/html '<h1>oops</h1>'; check that base_url points at an OpenAI-compatible API that supports "stream": true
-    """  # noqa: E501
-    return LLMResponseError(
-        f"expected a server-sent event stream from {url}, received"
-        f" {content_type or 'no content type'} {preview(content)}; check that base_url points"
-        ' at an OpenAI-compatible API that supports "stream": true'
-    )
-
-
-def _apply_stop(
-    text: str,
-    stop: Sequence[str] | None,
-    finish_reason: str | None,
-    stop_reason: Any,
-    restore: bool,
-) -> str:
-    cut = cut_at_stop(text, stop)
-    if cut != text or not restore:
-        return cut
-    return text + stripped_stop(text, stop, finish_reason, stop_reason)
 
 
 @dataclass
@@ -313,16 +186,25 @@ class StreamState:
     stop: Sequence[str] | None
     requested_model: str
     restore_stop: bool = True
-    text: str = ""
     chunks: int = 0
     """How many pieces of text were handed out."""
     done: bool = False
-    cut: bool = False
-    """The client cut the text at a stop sequence; later text is ignored."""
     _completion: Completion = field(init=False)
+    _folder: TextFolder = field(init=False)
 
     def __post_init__(self) -> None:
         self._completion = Completion(text="", finish_reason=None, model=None, id=None)
+        self._folder = TextFolder(self.stop, restore=self.restore_stop)
+
+    @property
+    def text(self) -> str:
+        """The text handed out so far."""
+        return self._folder.text
+
+    @property
+    def cut(self) -> bool:
+        """The client cut the text at a stop sequence; later text is ignored."""
+        return self._folder.cut
 
     @property
     def started(self) -> bool:
@@ -337,32 +219,22 @@ class StreamState:
         """
         if self.done or not data:
             return ""
-        if data.strip() == "[DONE]":
+        event = load_event(data, url=self.url, chunks=self.chunks)
+        if event is None:
             self.done = True
             return ""
-        try:
-            event = json.loads(data)
-        except ValueError:
-            raise LLMResponseError(
-                f"malformed SSE event from {self.url}: received data: {preview(data)}"
-                f" after {self.chunks} chunk(s); expected JSON or [DONE]"
-            ) from None
-        if not isinstance(event, Mapping):
-            raise LLMResponseError(f"malformed SSE event from {self.url}: {preview(data)}")
-        if (message := _server_error(event)) is not None:
-            raise LLMResponseError(f"{self.url} reported an error mid-stream: {preview(message)}")
         completion = self._completion
-        completion.id = completion.id or _str_or_none(event.get("id"))
-        completion.model = completion.model or _str_or_none(event.get("model"))
-        completion.system_fingerprint = completion.system_fingerprint or _str_or_none(
+        completion.id = completion.id or str_or_none(event.get("id"))
+        completion.model = completion.model or str_or_none(event.get("model"))
+        completion.system_fingerprint = completion.system_fingerprint or str_or_none(
             event.get("system_fingerprint")
         )
-        if (usage := _usage(event.get("usage"))) is not None:
+        if (usage := usage_counts(event.get("usage"))) is not None:
             completion.usage = usage
-        choice = _first_choice(event)
+        choice = first_choice(event)
         if choice is None:
             return ""
-        if (finish := _str_or_none(choice.get("finish_reason"))) is not None:
+        if (finish := str_or_none(choice.get("finish_reason"))) is not None:
             completion.finish_reason = finish
             if "stop_reason" in choice:
                 completion.stop_reason = choice["stop_reason"]
@@ -372,12 +244,7 @@ class StreamState:
         return self._emit(piece)
 
     def _emit(self, piece: str) -> str:
-        combined = self.text + piece
-        cut = cut_at_stop(combined, self.stop)
-        if cut != combined or (self.stop and any(s and s in cut for s in self.stop)):
-            self.cut = True
-        new = cut[len(self.text) :]
-        self.text = cut
+        new = self._folder.emit(piece)
         if new:
             self.chunks += 1
         return new
@@ -402,7 +269,5 @@ class StreamState:
 
     def tail(self) -> str:
         """The stripped stop sequence to append at the end of the stream (or ``""``)."""
-        if self.cut or not self.restore_stop:
-            return ""
         completion = self._completion
-        return stripped_stop(self.text, self.stop, completion.finish_reason, completion.stop_reason)
+        return self._folder.tail(completion.finish_reason, completion.stop_reason)

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
-import anyio
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models.llms import LLM
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
-from pydantic import Field
 
-from langchain_otel.llms._stop import cut_at_stop
+from langchain_otel.llms._echo_core import EchoCore, usage_counts
 
 __all__ = ["EchoLLM"]
 
 
-class EchoLLM(LLM):
+class EchoLLM(EchoCore, LLM):
     """A model that answers with the first ``n`` characters of its prompt.
 
     It is the model the tests, the demo and the benchmarks run: deterministic, free, and
@@ -54,24 +51,6 @@ class EchoLLM(LLM):
         'hello world.'
     """
 
-    n: int = Field(ge=0, description="How many characters of the prompt to echo.")
-    model_name: str = Field(default="echo", description="Reported as the model's name.")
-    time_to_first_token: float = Field(
-        default=0.0, ge=0.0, description="Simulated seconds before the first token."
-    )
-    time_per_token: float = Field(
-        default=0.0, ge=0.0, description="Simulated seconds between two tokens."
-    )
-    error_on_chunk: int | None = Field(
-        default=None,
-        ge=0,
-        description="Raise `fail_with` (or a RuntimeError) instead of emitting chunk number N.",
-    )
-    fail_with: Exception | None = Field(
-        default=None,
-        description="Raise this exception instead of answering (or at `error_on_chunk`).",
-    )
-
     @property
     def _llm_type(self) -> str:
         return "echo"
@@ -82,54 +61,12 @@ class EchoLLM(LLM):
 
     # -- the one core shared by all four paths ---------------------------------------
 
-    def _answer(self, prompt: str, stop: list[str] | None) -> str:
-        """The text to answer with: the echo, cut at the earliest stop sequence."""
-        return cut_at_stop(prompt[: self.n], stop)
-
-    def _raise_if_failing(self, *, chunk: int | None = None, answer_length: int = 0) -> None:
-        """Raise the configured failure before chunk ``chunk``, or before an answer.
-
-        ``fail_with`` alone fails every call before it answers; with ``error_on_chunk=N``
-        streams fail instead of emitting chunk N, and non-streamed calls fail when their
-        answer would have had that chunk.
-        """
-        if self.error_on_chunk is None:
-            if chunk is None and self.fail_with is not None:
-                raise self.fail_with
-            return
-        if chunk is not None:
-            reached = chunk == self.error_on_chunk
-        else:
-            reached = answer_length > self.error_on_chunk
-        if reached:
-            raise self.fail_with or RuntimeError(
-                f"EchoLLM: simulated failure at chunk {self.error_on_chunk}"
-            )
-
-    def _delays(self, count: int) -> Iterator[float]:
-        """Seconds to wait before each of ``count`` tokens."""
-        for index in range(count):
-            yield self.time_to_first_token if index == 0 else self.time_per_token
-
-    def _total_delay(self, count: int) -> float:
-        if count == 0:
-            return self.time_to_first_token
-        return self.time_to_first_token + self.time_per_token * (count - 1)
-
     def _generation_info(self, prompt: str, text: str, *, finish_reason: str) -> dict[str, Any]:
-        prompt_tokens, completion_tokens = len(prompt), len(text)
         return {
             "finish_reason": finish_reason,
             "model_name": self.model_name,
-            "token_usage": {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion_tokens,
-                "total_tokens": prompt_tokens + completion_tokens,
-            },
+            "token_usage": usage_counts(len(prompt), len(text)),
         }
-
-    def _finish_reason(self, prompt: str, text: str) -> str:
-        return "length" if len(text) == self.n and len(prompt) > self.n else "stop"
 
     def _chunks(
         self, prompt: str, stop: list[str] | None
@@ -157,10 +94,8 @@ class EchoLLM(LLM):
         **kwargs: Any,
     ) -> str:
         """Answer ``prompt`` in one piece (sync)."""
-        text = self._answer(prompt, stop)
-        self._raise_if_failing(answer_length=len(text))
-        if delay := self._total_delay(len(text)):
-            time.sleep(delay)
+        text = self._checked_answer(prompt, stop)
+        self._sleep(len(text))
         return text
 
     async def _acall(
@@ -171,10 +106,8 @@ class EchoLLM(LLM):
         **kwargs: Any,
     ) -> str:
         """Answer ``prompt`` in one piece (native async)."""
-        text = self._answer(prompt, stop)
-        self._raise_if_failing(answer_length=len(text))
-        if delay := self._total_delay(len(text)):
-            await anyio.sleep(delay)
+        text = self._checked_answer(prompt, stop)
+        await self._asleep(len(text))
         return text
 
     def _stream(
@@ -185,12 +118,7 @@ class EchoLLM(LLM):
         **kwargs: Any,
     ) -> Iterator[GenerationChunk]:
         """Stream the answer one character at a time (sync)."""
-        for delay, chunk in self._chunks(prompt, stop):
-            if delay:
-                time.sleep(delay)
-            if run_manager is not None:
-                run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-            yield chunk
+        yield from self._pace(self._chunks(prompt, stop), run_manager)
 
     async def _astream(
         self,
@@ -200,11 +128,7 @@ class EchoLLM(LLM):
         **kwargs: Any,
     ) -> AsyncIterator[GenerationChunk]:
         """Stream the answer one character at a time (native async)."""
-        for delay, chunk in self._chunks(prompt, stop):
-            if delay:
-                await anyio.sleep(delay)
-            if run_manager is not None:
-                await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+        async for chunk in self._apace(self._chunks(prompt, stop), run_manager):
             yield chunk
 
     # Non-streamed calls go through _call/_acall; these two add the counted usage.

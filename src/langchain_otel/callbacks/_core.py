@@ -1,0 +1,347 @@
+"""The run core: start, end, error and abandon a run; the handler's callbacks delegate here.
+
+A run's life:
+
+- **start**: its parent is the span of its parent run when known (a folded parent gives
+  its nearest kept ancestor's), else the context current at the callback. A model run
+  passes everything it knows at start to ``start_span`` in one dict.
+- **end**: a model run reads ``usage → cost → span attributes → metrics → log``; any
+  other run sets its outcome (and error) and ends its span.
+- **abandon**: a run whose end never came (TTL, eviction, ``close()``) ends
+  ``abandoned``.
+
+Every path ends the span, even when an attribute or the exception itself misbehaves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import Span, SpanKind, Tracer
+
+from langchain_otel.callbacks import _logs, _propagation, _runs
+from langchain_otel.callbacks import _semconv as sc
+from langchain_otel.callbacks._agent_runs import GRAPH_METADATA_KEYS, AgentRuns, fail_softly
+from langchain_otel.callbacks._attributes import ResponseInfo, model_request, response_info
+from langchain_otel.callbacks._chains import classify_chain
+from langchain_otel.callbacks._content import ContentPolicy
+from langchain_otel.callbacks._cost import PriceBook
+from langchain_otel.callbacks._errors import error_type, finish, outcome_of, record_error
+from langchain_otel.callbacks._metrics import Instruments, PointAttributes
+from langchain_otel.callbacks._reporting import SelfReport
+from langchain_otel.callbacks._runs import CLAIMS, ModelEnd, RunRegistry, RunState
+from langchain_otel.callbacks._spans import (
+    model_end_attributes,
+    retriever_attributes,
+    run_attributes,
+    run_name,
+    tool_attributes,
+)
+from langchain_otel.callbacks._usage import resolve_usage
+
+__all__ = ["RunCore"]
+
+_NO_RESPONSE = ResponseInfo()
+
+
+class RunCore(AgentRuns, SelfReport):
+    """Run bookkeeping shared by every callback (sync and async, text and chat models).
+
+    The handler's constructor sets the attributes declared here.
+    """
+
+    _tracer: Tracer
+    _instruments: Instruments
+    _points: PointAttributes
+    _logger: Any
+    _content: ContentPolicy
+    _prices: PriceBook
+    _capture_metadata: bool
+    _keep_all_runs: bool
+    _runs: RunRegistry
+    _runs_get: Callable[[Any], RunState | None]
+
+    # -- start ----------------------------------------------------------------------------
+
+    def _parent_context(self, parent_run_id: Any) -> Context | None:
+        """The parent run's span as a context (built once per parent); None: current.
+
+        The parent is looked up process-wide: it may belong to another handler.
+        """
+        if parent_run_id is None:
+            return None
+        parent = CLAIMS.get(parent_run_id)
+        if parent is None:
+            return None
+        context = parent.context
+        if context is None and parent.span is not None:
+            context = parent.context = trace.set_span_in_context(parent.span)
+        return context
+
+    def _declined(self, run_id: Any) -> bool:
+        """Another handler telemeters this run: remember it without a span, emit nothing."""
+        claim = CLAIMS.get(run_id)
+        if claim is None or claim.owner is self:
+            return False
+        if self._runs_get(run_id) is None:  # its end then finds it: no orphan, no telemetry
+            self._runs.add(run_id, RunState(None, "", _runs.clock()))
+        return True
+
+    def _register(self, run_id: Any, state: RunState) -> None:
+        # A second start of a run id ends the first run (else its span would never end).
+        previous = self._runs.pop(run_id, None)
+        if previous is not None:
+            self._duplicate_start(run_id, previous)
+        state.owner = self
+        self._runs.add(run_id, state)
+        CLAIMS[run_id] = state
+
+    @staticmethod
+    def _release(run_id: Any, state: RunState) -> None:
+        """Drop the process-wide claim of a run that ended (if it is still this one's)."""
+        if CLAIMS.get(run_id) is state:
+            CLAIMS.pop(run_id, None)
+
+    def _start(  # noqa: PLR0917 - private, called with all of them
+        self,
+        run_id: Any,
+        parent_run_id: Any,
+        name: str,
+        kind: SpanKind,
+        attributes: dict[str, Any],
+        run_type: str,
+    ) -> RunState:
+        """Start a span under the parent run's span, else under the current context."""
+        context = self._parent_context(parent_run_id)
+        start = _runs.clock()
+        span = self._tracer.start_span(name, context=context, kind=kind, attributes=attributes)
+        state = RunState(span, run_type, start)
+        state.run_id = attributes.get(sc.LANGCHAIN_RUN_ID, "")
+        state.agent = self._enclosing(parent_run_id)
+        try:
+            self._register(run_id, state)
+        except BaseException:  # never leave the span open
+            span.end()
+            raise
+        _propagation.claim(state)  # inside a stream step or retriever call: current there
+        return state
+
+    def _fold(self, run_id: Any, parent_run_id: Any, run_type: str) -> RunState:
+        """Register a run without a span: its children go under its nearest kept ancestor."""
+        state = RunState(None, run_type, _runs.clock())
+        state.context = self._parent_context(parent_run_id)
+        state.agent = self._enclosing(parent_run_id)
+        self._register(run_id, state)
+        return state
+
+    def _start_chain(  # noqa: PLR0917 - forwards a callback's arguments
+        self,
+        serialized: Any,
+        inputs: Any,
+        run_id: Any,
+        parent_run_id: Any,
+        tags: Any,
+        metadata: Any,
+        kwargs: Mapping[str, Any],
+    ) -> None:
+        if self._declined(run_id):
+            return
+        spec = classify_chain(
+            serialized, inputs, run_id, tags, metadata, kwargs, self._capture_metadata
+        )
+        if spec.folded:
+            self._fold(run_id, parent_run_id, sc.RUN_TYPE_CHAIN)
+        elif type(metadata) is dict and metadata and not GRAPH_METADATA_KEYS.isdisjoint(metadata):
+            # LangGraph graphs, nodes and plumbing, and runs named as agents.
+            self._start_graph_chain(
+                spec.name, spec.attributes, run_id, parent_run_id, tags, metadata
+            )
+        else:
+            attrs, kind = spec.attributes, spec.kind
+            self._start(run_id, parent_run_id, spec.name, kind, attrs, sc.RUN_TYPE_CHAIN)
+
+    def _start_step(  # noqa: PLR0917 - forwards a callback's arguments
+        self,
+        run_type: str,
+        serialized: Any,
+        payload: Any,
+        run_id: Any,
+        parent_run_id: Any,
+        tags: Any,
+        metadata: Any,
+        kwargs: Mapping[str, Any],
+    ) -> None:
+        """A tool (``execute_tool``, INTERNAL) or a retriever (``retrieval``, CLIENT)."""
+        if self._declined(run_id):
+            return
+        if run_type == sc.RUN_TYPE_TOOL:
+            name = run_name(serialized, kwargs, "tool")
+            attrs = tool_attributes(name, serialized, payload, kwargs, self._content)
+            span_name, kind = f"{sc.OPERATION_EXECUTE_TOOL} {name}", SpanKind.INTERNAL
+        else:
+            name = run_name(serialized, kwargs, "retriever")
+            attrs = retriever_attributes(payload, self._content)
+            span_name, kind = f"{sc.OPERATION_RETRIEVAL} {name}", SpanKind.CLIENT
+        run_attributes(attrs, run_id, run_type, name, tags, metadata, self._capture_metadata)
+        attrs[sc.OUTCOME] = sc.OUTCOME_OK  # set now, in the one start dict; replaced if not ok
+        self._start(run_id, parent_run_id, span_name, kind, attrs, run_type)
+
+    def _start_model(  # noqa: PLR0917 - forwards a callback's arguments
+        self,
+        operation: str,
+        run_type: str,
+        serialized: Any,
+        inputs: Any,
+        run_id: Any,
+        parent_run_id: Any,
+        tags: Any,
+        metadata: Any,
+        kwargs: Mapping[str, Any],
+    ) -> None:
+        if self._declined(run_id):
+            return
+        meta = metadata if isinstance(metadata, Mapping) else {}
+        request = model_request(operation, serialized, kwargs.get("invocation_params"), meta)
+        attrs = request.attributes
+        name = run_name(serialized, kwargs, request.model)
+        run_attributes(attrs, run_id, run_type, name, tags, meta, self._capture_metadata)
+        content = self._content
+        if content.on_spans and isinstance(inputs, list):
+            messages, system = content.input_messages(operation == sc.OPERATION_CHAT, inputs)
+            attrs[sc.GEN_AI_INPUT_MESSAGES] = messages
+            if system is not None:
+                attrs[sc.GEN_AI_SYSTEM_INSTRUCTIONS] = system
+        span_name = f"{operation} {request.model}"
+        state = self._start(run_id, parent_run_id, span_name, SpanKind.CLIENT, attrs, run_type)
+        state.operation = operation
+        state.provider = request.provider
+        state.model = request.model
+        state.input_messages = inputs
+        state.metric_key, state.metric_base = self._points.base(request)
+
+    # -- end --------------------------------------------------------------------------------
+
+    def _model_ended(
+        self, run_id: Any, response: Any, error: BaseException | None, where: str
+    ) -> None:
+        """``on_llm_end`` / ``on_llm_error``: end the model run (a cancellation is no error)."""
+        state = self._runs.pop(run_id, None)
+        if state is None:
+            self._orphan(where)
+            return
+        if state.span is None:  # declined: another handler telemeters it
+            return
+        self._release(run_id, state)
+        outcome = outcome_of(error)
+        try:
+            failure = error if outcome == sc.OUTCOME_ERROR else None
+            self._end_model(state, response, outcome, failure)
+        finally:
+            finish(state.span, outcome)
+
+    def _end_model(
+        self, state: RunState, response: Any, outcome: str, error: BaseException | None
+    ) -> None:
+        """Usage → cost → span attributes → metrics → log."""
+        now = _runs.clock()
+        span: Span = state.span  # type: ignore[assignment]  # model runs are never folded
+        info = response_info(response) if response is not None else _NO_RESPONSE
+        usage = resolve_usage(info, state.input_messages, outcome)
+        cost = self._prices.run_cost(state.provider, state.model, info.response_model, usage)
+        ttfc = per_chunk = None
+        if state.chunks:
+            ttfc = state.first_chunk - state.start
+            if state.chunks > 1:
+                per_chunk = (now - state.first_chunk) / (state.chunks - 1)
+        content = self._content
+        output_json = None
+        if content.enabled and info.generations:
+            output_json = content.output_messages(info.generations, info.finish_reasons)
+        kind = None if error is None else error_type(error)
+        agent = state.agent
+        if agent is not None:  # roll up into the agent (and its callers)
+            total = None if cost is None else cost[0] + cost[1]
+            agent.add_model(
+                usage.input_tokens, usage.output_tokens, estimated=usage.estimated, cost=total
+            )
+        end = ModelEnd(
+            outcome, now - state.start, ttfc, per_chunk, info, usage, cost, output_json, kind
+        )
+        span.set_attributes(
+            model_end_attributes(
+                outcome, ttfc, info, usage, cost, output_json if content.on_spans else None, kind
+            )
+        )
+        if error is not None:
+            record_error(span, error, kind)  # type: ignore[arg-type]
+        span.end()
+        points = self._points.points(
+            state.metric_key, state.metric_base, outcome, info.response_model, kind
+        )
+        self._instruments.record_run(points, end.duration, usage, ttfc, per_chunk, cost)
+        _logs.model_event(self._logger, state, end, content)
+
+    def _ended(
+        self,
+        run_id: Any,
+        error: BaseException | None,
+        where: str,
+        extra: dict[str, Any] | None = None,
+        soft_error: str | None = None,
+    ) -> None:
+        """A chain, tool or retriever ends: outcome (and error), extra attributes, end.
+
+        ``soft_error``: the ``error.type`` of a failure without an exception (a tool's
+        ``ToolMessage`` with ``status="error"``).
+        """
+        state = self._runs.pop(run_id, None)
+        if state is None:
+            self._orphan(where)
+            return
+        self._release(run_id, state)
+        span = state.span
+        if span is None:  # folded or declined: nothing to end
+            return
+        outcome = outcome_of(error)
+        if outcome == sc.OUTCOME_ERROR and state.agent is not None:
+            outcome = self._control_flow(state, error)  # type: ignore[arg-type]
+        kind = None
+        try:
+            if outcome == sc.OUTCOME_ERROR:
+                kind = error_type(error)  # type: ignore[arg-type]
+                span.set_attributes({sc.OUTCOME: outcome, sc.ERROR_TYPE: kind})
+                record_error(span, error, kind)  # type: ignore[arg-type]
+            elif soft_error is not None and error is None:
+                outcome, kind = sc.OUTCOME_ERROR, soft_error
+                fail_softly(span, soft_error)
+            elif outcome != sc.OUTCOME_OK:
+                span.set_attribute(sc.OUTCOME, outcome)
+            if state.agent is not None or state.kind == sc.RUN_TYPE_TOOL:
+                outcome = self._agent_run_ended(state, outcome, kind)
+            if extra:
+                span.set_attributes(extra)
+            span.end()
+        finally:
+            finish(span, outcome)  # only if the path above failed before ending it
+
+    def _abandon(self, run_id: Any, state: RunState) -> None:
+        """End a run whose end never came (TTL sweep, eviction, close)."""
+        self._release(run_id, state)
+        span = state.span
+        if span is None:
+            return
+        try:
+            if state.kind in (sc.RUN_TYPE_LLM, sc.RUN_TYPE_CHAT_MODEL):
+                self._end_model(state, None, sc.OUTCOME_ABANDONED, None)
+            else:
+                span.set_attribute(sc.OUTCOME, sc.OUTCOME_ABANDONED)
+                span.end()
+        except Exception as exc:
+            self._internal_error("abandon", exc)
+        finally:
+            with contextlib.suppress(Exception):
+                finish(span, sc.OUTCOME_ABANDONED)
