@@ -243,6 +243,12 @@ def _semconv_page() -> str | None:
         ("`langchain_otel.outcome`", "OUTCOME_"),
         ("`gen_ai.token.type`", "TOKEN_TYPE_"),
         ("`langchain.run.type`", "RUN_TYPE_"),
+        ("`gen_ai.tool.type`", "TOOL_TYPE_"),
+        (
+            '`error.type` of a tool that returned a `ToolMessage` with `status="error"`',
+            "ERROR_TYPE_TOOL_",
+        ),
+        ("run metadata key naming a run as an agent (see the handler guide)", "AGENT_METADATA_"),
     ):
         values = [
             value

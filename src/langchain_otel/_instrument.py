@@ -38,6 +38,7 @@ from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-de
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
+from langchain_otel.callbacks import _propagation
 from langchain_otel.callbacks._cost import ModelPrice
 from langchain_otel.callbacks._logs import default_logger
 from langchain_otel.callbacks.handler import OTelCallbackHandler
@@ -77,6 +78,7 @@ def instrument(
     capture_metadata: bool = False,
     run_ttl: float = 600.0,
     max_runs: int = 10_000,
+    keep_all_runs: bool = False,
     strict: bool = False,
 ) -> OTelCallbackHandler:
     """Give every LangChain run an :class:`~langchain_otel.OTelCallbackHandler`.
@@ -97,6 +99,7 @@ def instrument(
         capture_metadata: See the handler.
         run_ttl: See the handler.
         max_runs: See the handler.
+        keep_all_runs: See the handler.
         strict: See the handler.
 
     Returns:
@@ -128,6 +131,7 @@ def instrument(
                 capture_metadata=capture_metadata,
                 run_ttl=run_ttl,
                 max_runs=max_runs,
+                keep_all_runs=keep_all_runs,
                 strict=strict,
             )
         if not _slot.registered:
@@ -158,6 +162,7 @@ def uninstrument() -> None:
             _warn("langchain_otel.not_instrumented")
             return
         _slot.handler = None
+        _propagation.uninstall()
 
 
 def is_instrumented() -> bool:

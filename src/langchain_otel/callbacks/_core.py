@@ -23,8 +23,9 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Tracer
 
-from langchain_otel.callbacks import _logs, _runs
+from langchain_otel.callbacks import _logs, _propagation, _runs
 from langchain_otel.callbacks import _semconv as sc
+from langchain_otel.callbacks._agent_runs import GRAPH_METADATA_KEYS, AgentRuns, fail_softly
 from langchain_otel.callbacks._attributes import ResponseInfo, model_request, response_info
 from langchain_otel.callbacks._chains import classify_chain
 from langchain_otel.callbacks._content import ContentPolicy
@@ -32,7 +33,7 @@ from langchain_otel.callbacks._cost import PriceBook
 from langchain_otel.callbacks._errors import error_type, finish, outcome_of, record_error
 from langchain_otel.callbacks._metrics import Instruments, PointAttributes
 from langchain_otel.callbacks._reporting import SelfReport
-from langchain_otel.callbacks._runs import ModelEnd, RunRegistry, RunState
+from langchain_otel.callbacks._runs import CLAIMS, ModelEnd, RunRegistry, RunState
 from langchain_otel.callbacks._spans import (
     model_end_attributes,
     retriever_attributes,
@@ -47,7 +48,7 @@ __all__ = ["RunCore"]
 _NO_RESPONSE = ResponseInfo()
 
 
-class RunCore(SelfReport):
+class RunCore(AgentRuns, SelfReport):
     """Run bookkeeping shared by every callback (sync and async, text and chat models).
 
     The handler's constructor sets the attributes declared here.
@@ -60,16 +61,20 @@ class RunCore(SelfReport):
     _content: ContentPolicy
     _prices: PriceBook
     _capture_metadata: bool
+    _keep_all_runs: bool
     _runs: RunRegistry
     _runs_get: Callable[[Any], RunState | None]
 
     # -- start ----------------------------------------------------------------------------
 
     def _parent_context(self, parent_run_id: Any) -> Context | None:
-        """The parent run's span as a context (built once per parent); None: current."""
+        """The parent run's span as a context (built once per parent); None: current.
+
+        The parent is looked up process-wide: it may belong to another handler.
+        """
         if parent_run_id is None:
             return None
-        parent = self._runs_get(parent_run_id)
+        parent = CLAIMS.get(parent_run_id)
         if parent is None:
             return None
         context = parent.context
@@ -77,12 +82,29 @@ class RunCore(SelfReport):
             context = parent.context = trace.set_span_in_context(parent.span)
         return context
 
+    def _declined(self, run_id: Any) -> bool:
+        """Another handler telemeters this run: remember it without a span, emit nothing."""
+        claim = CLAIMS.get(run_id)
+        if claim is None or claim.owner is self:
+            return False
+        if self._runs_get(run_id) is None:  # its end then finds it: no orphan, no telemetry
+            self._runs.add(run_id, RunState(None, "", _runs.clock()))
+        return True
+
     def _register(self, run_id: Any, state: RunState) -> None:
         # A second start of a run id ends the first run (else its span would never end).
         previous = self._runs.pop(run_id, None)
         if previous is not None:
             self._duplicate_start(run_id, previous)
+        state.owner = self
         self._runs.add(run_id, state)
+        CLAIMS[run_id] = state
+
+    @staticmethod
+    def _release(run_id: Any, state: RunState) -> None:
+        """Drop the process-wide claim of a run that ended (if it is still this one's)."""
+        if CLAIMS.get(run_id) is state:
+            CLAIMS.pop(run_id, None)
 
     def _start(  # noqa: PLR0917 - private, called with all of them
         self,
@@ -99,17 +121,20 @@ class RunCore(SelfReport):
         span = self._tracer.start_span(name, context=context, kind=kind, attributes=attributes)
         state = RunState(span, run_type, start)
         state.run_id = attributes.get(sc.LANGCHAIN_RUN_ID, "")
+        state.agent = self._enclosing(parent_run_id)
         try:
             self._register(run_id, state)
         except BaseException:  # never leave the span open
             span.end()
             raise
+        _propagation.claim(state)  # inside a stream step or retriever call: current there
         return state
 
     def _fold(self, run_id: Any, parent_run_id: Any, run_type: str) -> RunState:
         """Register a run without a span: its children go under its nearest kept ancestor."""
         state = RunState(None, run_type, _runs.clock())
         state.context = self._parent_context(parent_run_id)
+        state.agent = self._enclosing(parent_run_id)
         self._register(run_id, state)
         return state
 
@@ -123,11 +148,18 @@ class RunCore(SelfReport):
         metadata: Any,
         kwargs: Mapping[str, Any],
     ) -> None:
+        if self._declined(run_id):
+            return
         spec = classify_chain(
             serialized, inputs, run_id, tags, metadata, kwargs, self._capture_metadata
         )
         if spec.folded:
             self._fold(run_id, parent_run_id, sc.RUN_TYPE_CHAIN)
+        elif type(metadata) is dict and metadata and not GRAPH_METADATA_KEYS.isdisjoint(metadata):
+            # LangGraph graphs, nodes and plumbing, and runs named as agents.
+            self._start_graph_chain(
+                spec.name, spec.attributes, run_id, parent_run_id, tags, metadata
+            )
         else:
             attrs, kind = spec.attributes, spec.kind
             self._start(run_id, parent_run_id, spec.name, kind, attrs, sc.RUN_TYPE_CHAIN)
@@ -144,6 +176,8 @@ class RunCore(SelfReport):
         kwargs: Mapping[str, Any],
     ) -> None:
         """A tool (``execute_tool``, INTERNAL) or a retriever (``retrieval``, CLIENT)."""
+        if self._declined(run_id):
+            return
         if run_type == sc.RUN_TYPE_TOOL:
             name = run_name(serialized, kwargs, "tool")
             attrs = tool_attributes(name, serialized, payload, kwargs, self._content)
@@ -168,6 +202,8 @@ class RunCore(SelfReport):
         metadata: Any,
         kwargs: Mapping[str, Any],
     ) -> None:
+        if self._declined(run_id):
+            return
         meta = metadata if isinstance(metadata, Mapping) else {}
         request = model_request(operation, serialized, kwargs.get("invocation_params"), meta)
         attrs = request.attributes
@@ -197,6 +233,9 @@ class RunCore(SelfReport):
         if state is None:
             self._orphan(where)
             return
+        if state.span is None:  # declined: another handler telemeters it
+            return
+        self._release(run_id, state)
         outcome = outcome_of(error)
         try:
             failure = error if outcome == sc.OUTCOME_ERROR else None
@@ -223,6 +262,12 @@ class RunCore(SelfReport):
         if content.enabled and info.generations:
             output_json = content.output_messages(info.generations, info.finish_reasons)
         kind = None if error is None else error_type(error)
+        agent = state.agent
+        if agent is not None:  # roll up into the agent (and its callers)
+            total = None if cost is None else cost[0] + cost[1]
+            agent.add_model(
+                usage.input_tokens, usage.output_tokens, estimated=usage.estimated, cost=total
+            )
         end = ModelEnd(
             outcome, now - state.start, ttfc, per_chunk, info, usage, cost, output_json, kind
         )
@@ -246,23 +291,37 @@ class RunCore(SelfReport):
         error: BaseException | None,
         where: str,
         extra: dict[str, Any] | None = None,
+        soft_error: str | None = None,
     ) -> None:
-        """A chain, tool or retriever ends: outcome (and error), extra attributes, end."""
+        """A chain, tool or retriever ends: outcome (and error), extra attributes, end.
+
+        ``soft_error``: the ``error.type`` of a failure without an exception (a tool's
+        ``ToolMessage`` with ``status="error"``).
+        """
         state = self._runs.pop(run_id, None)
         if state is None:
             self._orphan(where)
             return
+        self._release(run_id, state)
         span = state.span
-        if span is None:  # folded: nothing to end
+        if span is None:  # folded or declined: nothing to end
             return
         outcome = outcome_of(error)
+        if outcome == sc.OUTCOME_ERROR and state.agent is not None:
+            outcome = self._control_flow(state, error)  # type: ignore[arg-type]
+        kind = None
         try:
-            if outcome == sc.OUTCOME_CANCELLED:
-                span.set_attribute(sc.OUTCOME, outcome)
-            elif error is not None:
-                kind = error_type(error)
+            if outcome == sc.OUTCOME_ERROR:
+                kind = error_type(error)  # type: ignore[arg-type]
                 span.set_attributes({sc.OUTCOME: outcome, sc.ERROR_TYPE: kind})
-                record_error(span, error, kind)
+                record_error(span, error, kind)  # type: ignore[arg-type]
+            elif soft_error is not None and error is None:
+                outcome, kind = sc.OUTCOME_ERROR, soft_error
+                fail_softly(span, soft_error)
+            elif outcome != sc.OUTCOME_OK:
+                span.set_attribute(sc.OUTCOME, outcome)
+            if state.agent is not None or state.kind == sc.RUN_TYPE_TOOL:
+                outcome = self._agent_run_ended(state, outcome, kind)
             if extra:
                 span.set_attributes(extra)
             span.end()
@@ -271,6 +330,7 @@ class RunCore(SelfReport):
 
     def _abandon(self, run_id: Any, state: RunState) -> None:
         """End a run whose end never came (TTL sweep, eviction, close)."""
+        self._release(run_id, state)
         span = state.span
         if span is None:
             return

@@ -1,0 +1,168 @@
+"""The per-agent table: runs, duration, model and tool calls per run, tokens, cost per run.
+
+Built from the ``invoke_agent`` spans of the files (their roll-up attributes, see the
+handler guide): one row per ``gen_ai.agent.name``.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from langchain_otel._report._reader import TraceSpan
+from langchain_otel._report._summary import CANCELLED, percentile
+from langchain_otel.callbacks import _semconv as sc
+
+__all__ = ["AGENT_COLUMNS", "AgentSummary", "agent_cells", "agents_html", "agents_text"]
+
+AGENT_COLUMNS = (
+    "agent",
+    "runs",
+    "errors",
+    "interrupted",
+    "p50 ms",
+    "p95 ms",
+    "model calls/run",
+    "tool calls/run",
+    "tool errors",
+    "tokens in",
+    "tokens out",
+    "cost/run USD",
+)
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+@dataclass
+class AgentSummary:
+    """The numbers of one agent, over its runs."""
+
+    agent: str
+    runs: int = 0
+    errors: int = 0
+    interrupted: int = 0
+    cancelled: int = 0
+    durations: list[float] = field(default_factory=list)
+    model_calls: int = 0
+    tool_calls: int = 0
+    tool_errors: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None
+    priced_runs: int = 0
+
+    def add(self, span: TraceSpan) -> None:
+        """Count one ``invoke_agent`` span in."""
+        attrs = span.attributes
+        self.runs += 1
+        self.errors += span.outcome == sc.OUTCOME_ERROR
+        self.interrupted += span.outcome == sc.OUTCOME_INTERRUPTED
+        self.cancelled += span.outcome in CANCELLED
+        self.durations.append(span.duration_s)
+        self.model_calls += _int(attrs.get(sc.AGENT_MODEL_CALLS))
+        self.tool_calls += _int(attrs.get(sc.AGENT_TOOL_CALLS))
+        self.tool_errors += _int(attrs.get(sc.AGENT_TOOL_ERRORS))
+        self.input_tokens += _int(attrs.get(sc.GEN_AI_USAGE_INPUT_TOKENS))
+        self.output_tokens += _int(attrs.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS))
+        cost = attrs.get(sc.COST_TOTAL)
+        if isinstance(cost, int | float) and not isinstance(cost, bool):
+            self.cost_usd = (self.cost_usd or 0.0) + float(cost)
+            self.priced_runs += 1
+
+    @property
+    def cost_per_run(self) -> float | None:
+        """Mean cost of the runs that had a price, or None."""
+        return None if self.cost_usd is None else self.cost_usd / self.priced_runs
+
+
+def summarize_agents(spans: Iterable[TraceSpan]) -> list[AgentSummary]:
+    """One row per agent name, sorted by name.
+
+    Example:
+        >>> span = TraceSpan("t", "s", None, "invoke_agent a", 0, 2_000_000, "ok",
+        ...     {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "a",
+        ...      "langchain_otel.agent.model_calls": 3})
+        >>> [(r.agent, r.runs, r.model_calls) for r in summarize_agents([span])]
+        [('a', 1, 3)]
+    """
+    rows: dict[str, AgentSummary] = {}
+    for span in spans:
+        if span.operation != sc.OPERATION_INVOKE_AGENT:
+            continue
+        name = span.attributes.get(sc.GEN_AI_AGENT_NAME)
+        agent = name if isinstance(name, str) and name else span.name
+        rows.setdefault(agent, AgentSummary(agent)).add(span)
+    return [rows[name] for name in sorted(rows)]
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.0f}"
+
+
+def _per_run(total: int, runs: int) -> str:
+    return f"{total / runs:.1f}" if runs else "-"
+
+
+def agent_cells(row: AgentSummary) -> list[str]:
+    """One table row as text, in :data:`AGENT_COLUMNS` order."""
+    cost = row.cost_per_run
+    return [
+        row.agent,
+        str(row.runs),
+        str(row.errors),
+        str(row.interrupted),
+        _ms(percentile(row.durations, 50)),
+        _ms(percentile(row.durations, 95)),
+        _per_run(row.model_calls, row.runs),
+        _per_run(row.tool_calls, row.runs),
+        str(row.tool_errors),
+        str(row.input_tokens),
+        str(row.output_tokens),
+        "-" if cost is None else f"${cost:.6f}",
+    ]
+
+
+def agents_text(spans: Iterable[TraceSpan]) -> str:
+    """The per-agent table as plain text; empty when the files hold no agent run.
+
+    Example:
+        >>> span = TraceSpan("t", "s", None, "invoke_agent a", 0, 2_000_000, "ok",
+        ...     {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "a"})
+        >>> agents_text([span]).splitlines()[2].split()[:4]
+        ['a', '1', '0', '0']
+        >>> agents_text([])
+        ''
+    """
+    rows = [agent_cells(row) for row in summarize_agents(spans)]
+    if not rows:
+        return ""
+    widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(AGENT_COLUMNS)]
+
+    def line(values: Sequence[str]) -> str:
+        first = values[0].ljust(widths[0])
+        rest = (cell.rjust(width) for cell, width in zip(values[1:], widths[1:], strict=True))
+        return "  ".join([first, *rest]).rstrip()
+
+    out = [line(AGENT_COLUMNS), line(["-" * w for w in widths])]
+    return "\n".join(out + [line(row) for row in rows])
+
+
+def agents_html(spans: Iterable[TraceSpan]) -> str:
+    """The per-agent table as an HTML section; empty when the files hold no agent run."""
+    rows = summarize_agents(spans)
+    if not rows:
+        return ""
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in AGENT_COLUMNS)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in agent_cells(row)) + "</tr>"
+        for row in rows
+    )
+    return (
+        "<section id='agents'><h2>Agents</h2>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        "<p>Per agent run: model and tool calls include its sub-agents'; cost per run is "
+        "the mean over runs with a known price.</p></section>"
+    )
