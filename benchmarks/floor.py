@@ -213,7 +213,9 @@ def record(workload: Any, models: Any) -> Script:
     """Run one op of ``workload`` under our handler and script what it emitted."""
     from benchmarks import workloads as wl
     from benchmarks.candidates import ours_handler
+    from langchain_otel.callbacks import _propagation  # after the worker set it up
 
+    was_installed = _propagation.installed()
     events = _Events()
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(_KeepEnded(events))
@@ -232,6 +234,8 @@ def record(workload: Any, models: Any) -> Script:
         )
     finally:
         loop.close()
+        if not was_installed:  # our handler patched LangChain's boundaries: the floor does not
+            _propagation.uninstall()
     templates, spans, points = _templates(events)
     return Script(tuple(events.specs), templates, spans, points)
 
