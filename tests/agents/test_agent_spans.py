@@ -121,19 +121,19 @@ class TestCreateAgent:
 
 class TestReactAgent:
     def test_routing_functions_are_folded(self, telemetry: CapturedTelemetry) -> None:
-        """create_react_agent: ``should_continue`` runs leave no span; nothing is orphaned."""
+        """create_react_agent: routing and glue runs leave no span; nothing is orphaned."""
         react_agent().invoke(QUESTION, config(telemetry))
         spans = telemetry.spans
-        assert not named(spans, "should_continue")
-        # call_model runs the prompt | model sequence with the node's config: siblings.
-        model_turn = ("agent", ["call_model", ("RunnableSequence", ["Prompt", "chat scripted"])])
+        for plumbing in ("should_continue", "call_model", "Prompt"):
+            assert not named(spans, plumbing), plumbing
+        model_turn = ("agent", [("RunnableSequence", ["chat scripted"])])
         assert tree(spans) == [
             (
                 "invoke_agent weather_agent",
                 [model_turn, ("tools", ["execute_tool get_weather"]), model_turn],
             )
         ]
-        assert len(spans) == 13
+        assert len(spans) == 9
         assert_connected(spans)
         assert telemetry.handler.open_runs == 0
 
@@ -141,7 +141,17 @@ class TestReactAgent:
         """``keep_all_runs=True``: every run is a span (15 for the 2-step agent)."""
         react_agent().invoke(QUESTION, config(telemetry_all_runs))
         spans = telemetry_all_runs.spans
-        assert len(named(spans, "should_continue")) == 2
+        # call_model runs the prompt | model sequence with the node's config: siblings.
+        model_turn = (
+            "agent",
+            ["call_model", ("RunnableSequence", ["Prompt", "chat scripted"]), "should_continue"],
+        )
+        assert tree(spans) == [
+            (
+                "invoke_agent weather_agent",
+                [model_turn, ("tools", ["execute_tool get_weather"]), model_turn],
+            )
+        ]
         assert len(spans) == 15
         assert [s.name for s in spans if s.parent is None] == ["invoke_agent weather_agent"]
         assert telemetry_all_runs.handler.open_runs == 0
