@@ -76,10 +76,15 @@ def test_demo_then_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert all(len(record["traceId"]) == 32 for record in records)  # inside demo.request spans
 
     # The handler's model spans, with the demo's prices, outcomes and streamed TTFT.
-    from langchain_otel._report import load_report, summarize
+    from langchain_otel._report import build_traces, load_report, summarize
 
-    rows = {row.model: row for row in summarize(load_report(out_dir).records)}
-    assert {"echo-small", "echo-large", "all"} <= set(rows)
+    report = load_report(out_dir)
+    rows = {row.model: row for row in summarize(report.records)}
+    assert {"echo-small", "echo-large", "echo-chat", "all"} <= set(rows)
+    assert {r.outcome for r in report.records if r.model == "echo-chat"} >= {"ok", "error"}
+    traces = build_traces(report.spans)
+    assert len(traces) == 20
+    assert all(trace.model_calls == 1 for trace in traces)
     assert rows["all"].requests == 20
     assert rows["all"].errors >= 1
     assert rows["all"].cancelled >= 1
@@ -121,7 +126,7 @@ def test_demo_prints_one_set_of_numbers(tmp_path: Path, capsys: pytest.CaptureFi
     assert match is not None, client
     assert int(match[1]) > 0
     assert int(match[2]) > 0
-    assert "the 3 requests stopped mid-answer got no usage from their model" in client
+    assert "the 3 requests cut short (a stream stopped or reset, a deadline)" in client
 
 
 def test_demo_under_nox_points_at_the_nox_report_session(

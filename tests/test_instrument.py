@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -170,3 +171,104 @@ def test_opentelemetry_instrument_command_loads_us(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "instrumented: True" in done.stdout
     assert "hel" in done.stdout
+
+
+class _Sink:
+    """A handler with its own in-memory providers, to count what each handler emitted."""
+
+    def __init__(self) -> None:
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+            InMemorySpanExporter,
+        )
+
+        self.exporter = InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(self.exporter))
+        self.reader = InMemoryMetricReader()
+        self.handler = OTelCallbackHandler(
+            tracer_provider=provider,
+            meter_provider=MeterProvider(metric_readers=[self.reader]),
+            strict=True,
+            use_genai_prices=False,
+        )
+
+    def names(self) -> list[str]:
+        return sorted(s.name for s in self.exporter.get_finished_spans())
+
+    def durations(self) -> int:
+        data = self.reader.get_metrics_data()
+        return sum(
+            point.count
+            for rm in (data.resource_metrics if data else ())
+            for sm in rm.scope_metrics
+            for metric in sm.metrics
+            if metric.name == "gen_ai.client.operation.duration"
+            for point in metric.data.data_points
+        )
+
+
+def _nested(inner_callbacks: list[object] | None) -> Any:
+    """identity | model, the model bound to ``inner_callbacks`` (merged with inherited)."""
+    from langchain_core.runnables import RunnableLambda
+
+    llm: Any = EchoLLM(n=2)
+    if inner_callbacks is not None:
+        llm = llm.with_config(callbacks=inner_callbacks)
+    return RunnableLambda(lambda x: x) | llm
+
+
+def _assert_once(*sinks: _Sink) -> None:
+    """Every run has exactly one span and one duration point among all the handlers."""
+    names = sorted(name for sink in sinks for name in sink.names())
+    assert names == ["RunnableLambda", "RunnableSequence", "text_completion echo"]
+    assert sum(sink.durations() for sink in sinks) == 1
+    for sink in sinks:
+        assert sink.handler.open_runs == 0
+        assert sink.handler.orphan_callbacks == 0
+        assert sink.handler.internal_errors == 0
+
+
+class TestOneRunOneTelemetry:
+    """A run id is telemetered once per process, whichever handlers see it."""
+
+    def test_explicit_inside_instrumented(self) -> None:
+        """A handler passed to a nested run while instrument() is active: no doubles."""
+        global_sink, explicit = _Sink(), _Sink()
+        instrument(handler=global_sink.handler)
+        try:
+            _nested([explicit.handler]).invoke("ab")
+        finally:
+            uninstrument()
+        _assert_once(global_sink, explicit)
+        (llm,) = [
+            s
+            for sink in (global_sink, explicit)
+            for s in sink.exporter.get_finished_spans()
+            if s.name.startswith("text_completion")
+        ]
+        (outer,) = [
+            s for sink in (global_sink, explicit) for s in sink.exporter.get_finished_spans()
+            if s.name == "RunnableSequence"
+        ]  # fmt: skip
+        assert llm.parent.span_id == outer.context.span_id  # still one tree
+
+    def test_instrumented_inside_explicit(self) -> None:
+        """The instrumented handler passed to a run nested in an explicit one: no doubles."""
+        global_sink, explicit = _Sink(), _Sink()
+        instrument(handler=global_sink.handler)
+        try:
+            _nested([global_sink.handler]).invoke("ab", {"callbacks": [explicit.handler]})
+        finally:
+            uninstrument()
+        _assert_once(global_sink, explicit)
+
+    def test_two_explicit_handlers(self) -> None:
+        """Two handlers in one run's callbacks: the first telemeters it, the second not."""
+        first, second = _Sink(), _Sink()
+        _nested(None).invoke("ab", config={"callbacks": [first.handler, second.handler]})
+        _assert_once(first, second)
+        assert second.names() == []

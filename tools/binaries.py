@@ -44,6 +44,9 @@ COLLECTOR_CONTRIB = "v0.165.1"
 # release it serves. The agent Collector, the only one that needs the exporter, is therefore
 # a distribution of its own, of one release too (core and contrib v0.161.0).
 AGENT_RELEASE = "v0.161.0"
+# The stable (v1.x) core modules of each release: the confmap providers main.go imports.
+STABLE = {COLLECTOR_CORE: "v1.71.0", AGENT_RELEASE: "v1.67.0"}
+PROVIDERS = ["envprovider", "fileprovider", "httpprovider", "httpsprovider", "yamlprovider"]
 PROMETHEUS = "v0.316.0"  # Prometheus 3.x (the Go module's v0.3MM.P is 3.MM.P)
 JAEGER = "v1.76.0"  # the Go module's tag of Jaeger v2 (v2.13.0); cmd/jaeger is v2
 
@@ -197,7 +200,19 @@ def build_collector(binary: Binary, work: Path) -> None:
     config = work / "manifest.yaml"
     config.write_text(manifest(binary, str(source)))
     run([str(builder), "--config", str(config), "--skip-get-modules", "--skip-compilation"])
+    (source / "go.mod").write_text(go_mod(binary))
     go_build(source, ".", work / "out", "-s -w")
+
+
+def go_mod(binary: Binary) -> str:
+    """The distribution's go.mod: every component, otelcol, service and the providers pinned."""
+    assert binary.components is not None
+    release = binary.builder_version
+    requires = [module for modules in binary.components.values() for module in modules]
+    requires += [f"{CORE}/otelcol {release}", f"{CORE}/service {release}"]
+    requires += [f"{CORE}/confmap/provider/{name} {STABLE[release]}" for name in PROVIDERS]
+    lines = "".join(f"\t{module}\n" for module in requires)
+    return f"module github.com/langchain-otel/{binary.name}\n\ngo 1.25\n\nrequire (\n{lines})\n"
 
 
 def go_build(source: Path, package: str, out: Path, ldflags: str) -> None:

@@ -38,6 +38,7 @@ from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-de
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
+from langchain_otel.callbacks import _propagation
 from langchain_otel.callbacks._cost import ModelPrice
 from langchain_otel.callbacks._logs import default_logger
 from langchain_otel.callbacks.handler import OTelCallbackHandler
@@ -161,6 +162,7 @@ def uninstrument() -> None:
             _warn("langchain_otel.not_instrumented")
             return
         _slot.handler = None
+        _propagation.uninstall()
 
 
 def is_instrumented() -> bool:

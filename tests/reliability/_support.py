@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import os
 import socket
@@ -205,3 +206,34 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
             return True
         time.sleep(0.01)
     return predicate()
+
+
+class ContextLog(logging.Handler):
+    """Collects what OpenTelemetry's context module logs ("Failed to detach context").
+
+    Example:
+        >>> with ContextLog.watch() as log:
+        ...     pass
+        >>> log.records
+        []
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Keep the record."""
+        self.records.append(record)
+
+    @classmethod
+    @contextmanager
+    def watch(cls) -> Iterator[ContextLog]:
+        """Attach to the ``opentelemetry.context`` logger for the block."""
+        log = cls()
+        logger = logging.getLogger("opentelemetry.context")
+        logger.addHandler(log)
+        try:
+            yield log
+        finally:
+            logger.removeHandler(log)

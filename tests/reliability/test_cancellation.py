@@ -25,7 +25,7 @@ from langchain_core.runnables import Runnable
 
 from langchain_otel.llms import EchoLLM
 from langchain_otel.testing import CapturedTelemetry, capture_telemetry
-from tests.reliability._support import record, sizes
+from tests.reliability._support import ContextLog, record, sizes
 from tests.reliability.test_hostile_input import OpenSpans
 
 TTL = 0.3
@@ -267,3 +267,62 @@ async def test_chains_cancelled_anywhere_are_ended_or_swept(
     assert set(figures["outcomes"]) <= {"ok", "cancelled", "abandoned"}
     assert len(tel.spans_named("RunnableSequence")) == 100
     record(request, runs=100, spans=len(tel.spans), **figures)
+
+
+@sizes(100, 1_000, "streams")
+async def test_random_cancellation_keeps_the_callers_context(
+    streams: int, request: pytest.FixtureRequest
+) -> None:
+    """Concurrent chain astreams under request spans, cancelled at random points.
+
+    In every task, after its stream ends however it ends, the current span is the task's
+    own request span; nothing is ever logged as "Failed to detach context"; every span
+    ends and none is an error.
+    """
+    from langchain_core.runnables import RunnableLambda
+    from opentelemetry import trace
+
+    rng = random.Random(20261201)
+    delays = [rng.uniform(0.0, 0.3) for _ in range(streams)]
+    restored: list[bool] = []
+    loop = asyncio.get_running_loop()
+    with ContextLog.watch() as context_log, capture_telemetry(strict=True, run_ttl=600) as tel:
+        tracker = OpenSpans()
+        tel.tracer_provider.add_span_processor(tracker)
+        app = tel.tracer_provider.get_tracer("app")
+
+        def step(value: dict[str, Any]) -> dict[str, Any]:
+            with app.start_as_current_span("user"):
+                return value
+
+        llm = EchoLLM(n=20, time_to_first_token=0.05, time_per_token=0.01)
+        chain = RunnableLambda(step) | _chain(llm)
+        config: Any = {"callbacks": [tel.handler]}
+
+        async def consume(i: int) -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            loop.call_later(delays[i], task.cancel)
+            with app.start_as_current_span(f"request {i}") as own:
+                try:
+                    async for _ in chain.astream({"i": i}, config=config):
+                        assert trace.get_current_span() is own
+                finally:
+                    restored.append(trace.get_current_span() is own)
+
+        results = await asyncio.gather(
+            *(consume(i) for i in range(streams)), return_exceptions=True
+        )
+        assert all(r is None or isinstance(r, asyncio.CancelledError) for r in results)
+        assert trace.get_current_span() is trace.INVALID_SPAN
+        figures = await _settle(tel, tracker)
+    assert len(restored) == streams
+    assert all(restored), f"{restored.count(False)} task(s) saw another span after the run"
+    assert context_log.records == []
+    record(
+        request,
+        streams=streams,
+        cancelled=sum(isinstance(r, asyncio.CancelledError) for r in results),
+        detach_errors=len(context_log.records),
+        **figures,
+    )

@@ -24,7 +24,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from langchain_otel import OTelCallbackHandler, instrument, uninstrument
 from langchain_otel.llms import EchoLLM
 from langchain_otel.testing import capture_telemetry
-from tests.reliability._support import record, sizes
+from tests.reliability._support import ContextLog, record, sizes
 
 SPANS_PER_RUN = 4  # RunnableSequence, PromptTemplate, EchoLLM, StrOutputParser
 THREADS = 4
@@ -299,3 +299,49 @@ async def test_more_runs_than_max_runs_are_evicted_counted_and_said_once(
         assert len(full) == 1
         assert handler.open_runs == 0
     record(request, streams=50, max_runs=40, evicted=handler.evicted_runs, outcomes=dict(outcomes))
+
+
+@sizes(200, 1_000, "streams")
+async def test_user_spans_nest_under_their_own_run(
+    streams: int, request: pytest.FixtureRequest
+) -> None:
+    """Hundreds of concurrent astreams, each step starting a user span: never mixed.
+
+    Each request is tagged; every user span's parent is the step span of its own request
+    (same tag), each task's current span is its own request span after the run, and
+    nothing is logged as "Failed to detach context".
+    """
+    from langchain_core.runnables import RunnableLambda
+    from opentelemetry import trace
+
+    with ContextLog.watch() as context_log, capture_telemetry(strict=True) as tel:
+        app = tel.tracer_provider.get_tracer("app")
+
+        async def step(value: dict[str, Any]) -> dict[str, Any]:
+            await asyncio.sleep(0)  # interleave with the other requests
+            with app.start_as_current_span(f"user {value['i']}"):
+                await asyncio.sleep(0)
+            return value
+
+        chain = RunnableLambda(step).with_config(run_name="step") | _chain()
+
+        async def one(i: int) -> bool:
+            config = {"callbacks": [tel.handler], "tags": [f"req-{i}"]}
+            with app.start_as_current_span(f"request {i}") as own:
+                async for _ in chain.astream({"i": i}, config=config):
+                    pass
+                return trace.get_current_span() is own
+
+        restored = await asyncio.gather(*(one(i) for i in range(streams)))
+        spans = tel.spans
+        by_id = {s.context.span_id: s for s in spans}
+        user_spans = [s for s in spans if s.name.startswith("user ")]
+        assert len(user_spans) == streams
+        for user in user_spans:
+            parent = by_id[user.parent.span_id]
+            assert parent.name == "step"
+            assert f"req-{user.name.split()[1]}" in parent.attributes["langchain.tags"]
+        assert tel.handler.open_runs == 0
+    assert all(restored)
+    assert context_log.records == []
+    record(request, streams=streams, user_spans=len(user_spans), detach_errors=0)

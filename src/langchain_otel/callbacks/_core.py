@@ -23,7 +23,7 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Tracer
 
-from langchain_otel.callbacks import _logs, _runs
+from langchain_otel.callbacks import _logs, _propagation, _runs
 from langchain_otel.callbacks import _semconv as sc
 from langchain_otel.callbacks._agent_runs import GRAPH_METADATA_KEYS, AgentRuns, fail_softly
 from langchain_otel.callbacks._attributes import ResponseInfo, model_request, response_info
@@ -33,7 +33,7 @@ from langchain_otel.callbacks._cost import PriceBook
 from langchain_otel.callbacks._errors import error_type, finish, outcome_of, record_error
 from langchain_otel.callbacks._metrics import Instruments, PointAttributes
 from langchain_otel.callbacks._reporting import SelfReport
-from langchain_otel.callbacks._runs import ModelEnd, RunRegistry, RunState
+from langchain_otel.callbacks._runs import CLAIMS, ModelEnd, RunRegistry, RunState
 from langchain_otel.callbacks._spans import (
     model_end_attributes,
     retriever_attributes,
@@ -68,10 +68,13 @@ class RunCore(AgentRuns, SelfReport):
     # -- start ----------------------------------------------------------------------------
 
     def _parent_context(self, parent_run_id: Any) -> Context | None:
-        """The parent run's span as a context (built once per parent); None: current."""
+        """The parent run's span as a context (built once per parent); None: current.
+
+        The parent is looked up process-wide: it may belong to another handler.
+        """
         if parent_run_id is None:
             return None
-        parent = self._runs_get(parent_run_id)
+        parent = CLAIMS.get(parent_run_id)
         if parent is None:
             return None
         context = parent.context
@@ -79,12 +82,29 @@ class RunCore(AgentRuns, SelfReport):
             context = parent.context = trace.set_span_in_context(parent.span)
         return context
 
+    def _declined(self, run_id: Any) -> bool:
+        """Another handler telemeters this run: remember it without a span, emit nothing."""
+        claim = CLAIMS.get(run_id)
+        if claim is None or claim.owner is self:
+            return False
+        if self._runs_get(run_id) is None:  # its end then finds it: no orphan, no telemetry
+            self._runs.add(run_id, RunState(None, "", _runs.clock()))
+        return True
+
     def _register(self, run_id: Any, state: RunState) -> None:
         # A second start of a run id ends the first run (else its span would never end).
         previous = self._runs.pop(run_id, None)
         if previous is not None:
             self._duplicate_start(run_id, previous)
+        state.owner = self
         self._runs.add(run_id, state)
+        CLAIMS[run_id] = state
+
+    @staticmethod
+    def _release(run_id: Any, state: RunState) -> None:
+        """Drop the process-wide claim of a run that ended (if it is still this one's)."""
+        if CLAIMS.get(run_id) is state:
+            CLAIMS.pop(run_id, None)
 
     def _start(  # noqa: PLR0917 - private, called with all of them
         self,
@@ -107,6 +127,7 @@ class RunCore(AgentRuns, SelfReport):
         except BaseException:  # never leave the span open
             span.end()
             raise
+        _propagation.claim(state)  # inside a stream step or retriever call: current there
         return state
 
     def _fold(self, run_id: Any, parent_run_id: Any, run_type: str) -> RunState:
@@ -127,6 +148,8 @@ class RunCore(AgentRuns, SelfReport):
         metadata: Any,
         kwargs: Mapping[str, Any],
     ) -> None:
+        if self._declined(run_id):
+            return
         spec = classify_chain(
             serialized, inputs, run_id, tags, metadata, kwargs, self._capture_metadata
         )
@@ -153,6 +176,8 @@ class RunCore(AgentRuns, SelfReport):
         kwargs: Mapping[str, Any],
     ) -> None:
         """A tool (``execute_tool``, INTERNAL) or a retriever (``retrieval``, CLIENT)."""
+        if self._declined(run_id):
+            return
         if run_type == sc.RUN_TYPE_TOOL:
             name = run_name(serialized, kwargs, "tool")
             attrs = tool_attributes(name, serialized, payload, kwargs, self._content)
@@ -177,6 +202,8 @@ class RunCore(AgentRuns, SelfReport):
         metadata: Any,
         kwargs: Mapping[str, Any],
     ) -> None:
+        if self._declined(run_id):
+            return
         meta = metadata if isinstance(metadata, Mapping) else {}
         request = model_request(operation, serialized, kwargs.get("invocation_params"), meta)
         attrs = request.attributes
@@ -206,6 +233,9 @@ class RunCore(AgentRuns, SelfReport):
         if state is None:
             self._orphan(where)
             return
+        if state.span is None:  # declined: another handler telemeters it
+            return
+        self._release(run_id, state)
         outcome = outcome_of(error)
         try:
             failure = error if outcome == sc.OUTCOME_ERROR else None
@@ -272,8 +302,9 @@ class RunCore(AgentRuns, SelfReport):
         if state is None:
             self._orphan(where)
             return
+        self._release(run_id, state)
         span = state.span
-        if span is None:  # folded: nothing to end
+        if span is None:  # folded or declined: nothing to end
             return
         outcome = outcome_of(error)
         if outcome == sc.OUTCOME_ERROR and state.agent is not None:
@@ -299,6 +330,7 @@ class RunCore(AgentRuns, SelfReport):
 
     def _abandon(self, run_id: Any, state: RunState) -> None:
         """End a run whose end never came (TTL sweep, eviction, close)."""
+        self._release(run_id, state)
         span = state.span
         if span is None:
             return

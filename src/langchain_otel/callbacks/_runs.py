@@ -19,7 +19,15 @@ if TYPE_CHECKING:
     from langchain_otel.callbacks._attributes import ResponseInfo
     from langchain_otel.callbacks._usage import Usage
 
-__all__ = ["ModelEnd", "RunRegistry", "RunState", "clock"]
+__all__ = ["CLAIMS", "ModelEnd", "RunRegistry", "RunState", "clock"]
+
+CLAIMS: dict[Any, RunState] = {}
+"""Process-wide: run id → the state of the one handler that telemeters the run.
+
+Every handler instance that sees a run consults it, so a run is telemetered once per
+process however many handlers LangChain hands it to; context propagation finds a run's
+span here. Single entries are set and removed atomically (CPython dict operations).
+"""
 
 
 def clock() -> float:
@@ -58,6 +66,7 @@ class RunState:
         "model",
         "name",
         "operation",
+        "owner",
         "provider",
         "role",
         "run_id",
@@ -73,6 +82,7 @@ class RunState:
         self.chunks = 0
         self.context: Context | None = None  # the span as parent context, built lazily
         self.run_id = ""  # LangChain's run id, as text
+        self.owner: Any = None  # the handler that claimed the run (None: declined)
         # Agents (callbacks/_agent_runs.py): the enclosing agent's roll-up, the run's role
         # (plain, LangGraph node, graph, folded), and a graph candidate's name and metadata.
         self.agent: Any = None

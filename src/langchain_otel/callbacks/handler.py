@@ -17,7 +17,7 @@ from opentelemetry import metrics, trace
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
-from langchain_otel.callbacks import _logs, _runs
+from langchain_otel.callbacks import _logs, _propagation, _runs
 from langchain_otel.callbacks import _semconv as sc
 from langchain_otel.callbacks._agents import tool_message_failed
 from langchain_otel.callbacks._content import ContentPolicy
@@ -153,6 +153,7 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
         if prices is not None and not isinstance(cast("object", prices), Mapping):
             msg = f"prices: expected a mapping of model name to ModelPrice, got {prices!r}"
             raise ConfigurationError(msg)
+        _propagation.install()  # the run's span is current inside the run
         self._tracer = trace.get_tracer(
             _SCOPE, _VERSION, tracer_provider=tracer_provider, schema_url=_SCHEMA_URL
         )

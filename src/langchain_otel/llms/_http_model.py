@@ -187,7 +187,7 @@ class HTTPModelBase(BaseModel):
         is_openai = urlsplit(self.base_url).hostname == "api.openai.com"
         params = LangSmithParams(
             ls_provider="openai" if is_openai else (self.provider or "openai_compatible"),
-            ls_model_name=self.model,
+            ls_model_name=str(kwargs.get("model") or self.model),
             ls_model_type="chat" if model_type == "chat" else "llm",
         )
         temperature = kwargs.get("temperature", self.temperature)

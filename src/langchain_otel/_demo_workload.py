@@ -1,0 +1,287 @@
+"""The demo's workload: plans, the chains (text and chat models) and the concurrent runner.
+
+``run_workload`` runs ``N`` requests under a semaphore of ``C``: half ``ainvoke``, half
+``astream``, on three simulated models with realistic, jittered latency: ``echo-small`` and
+``echo-large`` behind ``prompt | EchoLLM | parser``, and ``echo-chat`` behind
+``chat prompt | EchoChatModel | parser``; plus a few failures (``fail_with``,
+``error_on_chunk``) and cancelled requests (a consumer that stops early, a deadline). Each
+request runs in a ``demo.request`` span and logs with structlog. It tallies what the client
+saw in a :class:`DemoResult`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompts import ChatPromptTemplate, PromptTemplate
+from langchain_core.runnables import Runnable, RunnableConfig
+
+from langchain_otel.llms import EchoChatModel, EchoLLM
+
+__all__ = [
+    "DEMO_MODELS",
+    "DemoModel",
+    "DemoResult",
+    "build_chain",
+    "build_chat_chain",
+    "run_workload",
+]
+
+_PROMPT = "Answer briefly: {question}"
+_QUESTIONS = (
+    "why do distributed traces need a parent span id?",
+    "what does time to first token measure in a streaming completion?",
+    "how should a service count cancelled requests?",
+    "which histogram buckets suit LLM latency between ten milliseconds and a minute?",
+    "what is the difference between input tokens and output tokens for billing?",
+    "when should telemetry be dropped rather than block the application?",
+)
+
+
+@dataclass(frozen=True)
+class DemoModel:
+    """A simulated model: echo length, latency profile and price (USD per million tokens)."""
+
+    name: str
+    n: int
+    time_to_first_token: float
+    time_per_token: float
+    input_per_million: float
+    output_per_million: float
+    chat: bool = False
+    """A chat model (``EchoChatModel`` behind a chat prompt) rather than a text one."""
+
+
+DEMO_MODELS = (
+    DemoModel("echo-small", 60, 0.040, 0.003, 0.15, 0.60),
+    DemoModel("echo-large", 140, 0.120, 0.006, 2.50, 10.00),
+    DemoModel("echo-chat", 90, 0.070, 0.004, 0.50, 1.50, chat=True),
+)
+"""The demo's models; their prices go to the handler's price table."""
+
+_CHAT_PROMPT = ChatPromptTemplate.from_messages(
+    [("system", "You are a terse assistant."), ("human", _PROMPT)]
+)
+
+
+def build_chain(llm: EchoLLM | None = None) -> Runnable[dict[str, Any], str]:
+    """``prompt | EchoLLM | StrOutputParser``: the chain the demo and the docs use.
+
+    Example:
+        >>> build_chain(EchoLLM(n=6)).invoke({"question": "hi"})
+        'Answer'
+    """
+    prompt = PromptTemplate.from_template(_PROMPT)
+    return prompt | (llm or EchoLLM(n=40)) | StrOutputParser()
+
+
+def build_chat_chain(model: EchoChatModel | None = None) -> Runnable[dict[str, Any], str]:
+    """``chat prompt (system + human) | EchoChatModel | StrOutputParser``: the chat traffic.
+
+    Example:
+        >>> build_chat_chain(EchoChatModel(n=6)).invoke({"question": "hi"})
+        'Answer'
+    """
+    return _CHAT_PROMPT | (model or EchoChatModel(n=40)) | StrOutputParser()
+
+
+def _prompt_tokens(model: DemoModel, question: str) -> int:
+    """What the echo models count as input: one token per character of the prompt's text."""
+    if model.chat:
+        return sum(len(str(m.content)) for m in _CHAT_PROMPT.format_messages(question=question))
+    return len(_PROMPT.format(question=question))
+
+
+@dataclass
+class DemoResult:
+    """What the workload did, measured on the client side."""
+
+    requests: int = 0
+    ok: int = 0
+    errors: int = 0
+    cancelled: int = 0
+    latencies: list[float] = field(default_factory=list)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    elapsed_s: float = 0.0
+    unreported: int = 0
+    """Requests the client counted tokens for whose model reported none (cut short)."""
+
+
+@dataclass(frozen=True)
+class _Plan:
+    index: int
+    model: DemoModel
+    stream: bool
+    failure: str | None  # None, "fail", "chunk"
+    cancel: str | None  # None, "break", "deadline"
+    question: str
+    jitter: float
+
+
+def _pick(index: int, draw: float) -> DemoModel:
+    """Every third request goes to the chat model; the rest 70/30 to echo-small/echo-large."""
+    if index % 3 == 0:
+        return DEMO_MODELS[2]
+    return DEMO_MODELS[0] if draw < 0.7 else DEMO_MODELS[1]
+
+
+def _plans(requests: int, seed: int) -> list[_Plan]:
+    rng = random.Random(seed)
+    plans = []
+    for index in range(requests):
+        model = _pick(index, rng.random())
+        stream = index % 2 == 1
+        failure = "fail" if index % 13 == 5 else ("chunk" if index % 17 == 9 else None)
+        cancel = None
+        if failure is None and stream and index % 11 == 3:
+            cancel = "break"
+        elif failure is None and not stream and index % 19 == 14 and not model.chat:
+            # Not on chat models: LangChain sends no end callback for a chat model cancelled
+            # inside `ainvoke`, so its span would stay open until the handler's TTL sweep.
+            cancel = "deadline"
+        plans.append(
+            _Plan(
+                index=index,
+                model=model,
+                stream=stream or failure == "chunk" or cancel == "break",
+                failure=failure,
+                cancel=cancel,
+                question=rng.choice(_QUESTIONS),
+                jitter=rng.lognormvariate(0.0, 0.35),
+            )
+        )
+    return plans
+
+
+def _chain(plan: _Plan) -> Runnable[dict[str, Any], str]:
+    """The plan's chain, its model with the plan's latency and failure knobs."""
+    model = plan.model
+    kwargs: dict[str, Any] = {}
+    if plan.failure == "fail":
+        kwargs["fail_with"] = ConnectionError(f"{model.name}: simulated upstream 503")
+    elif plan.failure == "chunk":
+        kwargs["error_on_chunk"] = 12
+        kwargs["fail_with"] = RuntimeError(f"{model.name}: stream reset by peer")
+    knobs: dict[str, Any] = {
+        "n": model.n,
+        "model_name": model.name,
+        "time_to_first_token": model.time_to_first_token * plan.jitter,
+        "time_per_token": model.time_per_token * plan.jitter,
+        **kwargs,
+    }
+    if model.chat:
+        return build_chat_chain(EchoChatModel(**knobs))
+    return build_chain(EchoLLM(**knobs))
+
+
+async def _one(
+    plan: _Plan,
+    config: RunnableConfig,
+    tracer: Any,
+    result: DemoResult,
+) -> None:
+    log = structlog.get_logger("langchain_otel.demo")
+    chain = _chain(plan)
+    prompt_tokens = _prompt_tokens(plan.model, plan.question)
+    received = 0
+    outcome = "ok"
+    started = time.perf_counter()
+    with tracer.start_as_current_span(
+        "demo.request",
+        attributes={"demo.request.index": plan.index, "demo.request.stream": plan.stream},
+    ):
+        try:
+            if plan.stream:
+                stream = chain.astream({"question": plan.question}, config=config)
+                try:
+                    async for chunk in stream:
+                        received += len(chunk)
+                        if plan.cancel == "break" and received >= 8:
+                            outcome = "cancelled"
+                            break
+                finally:
+                    await stream.aclose()  # type: ignore[attr-defined]
+            else:
+                coroutine = chain.ainvoke({"question": plan.question}, config=config)
+                if plan.cancel == "deadline":
+                    # Half-way through the model's answer: the model run is cancelled.
+                    model = plan.model
+                    answer_time = model.time_to_first_token + model.time_per_token * model.n
+                    deadline = 0.02 + answer_time * plan.jitter / 2
+                    answer = await asyncio.wait_for(coroutine, timeout=deadline)
+                else:
+                    answer = await coroutine
+                received = len(answer)
+        except (asyncio.TimeoutError, asyncio.CancelledError):
+            outcome = "cancelled"
+        except Exception as exc:
+            outcome = "error"
+            log.error("request.failed", request=plan.index, model=plan.model.name, error=repr(exc))
+        latency = time.perf_counter() - started
+        if outcome == "ok":
+            log.info("request.done", request=plan.index, model=plan.model.name, chars=received)
+        elif outcome == "cancelled":
+            log.warning("request.cancelled", request=plan.index, model=plan.model.name)
+    result.requests += 1
+    result.latencies.append(latency)
+    result.ok += outcome == "ok"
+    result.errors += outcome == "error"
+    result.cancelled += outcome == "cancelled"
+    if plan.failure != "fail":
+        result.unreported += outcome != "ok"
+        result.input_tokens += prompt_tokens
+        result.output_tokens += received
+        result.cost_usd += (
+            prompt_tokens * plan.model.input_per_million + received * plan.model.output_per_million
+        ) / 1e6
+
+
+async def run_workload(
+    *,
+    requests: int,
+    concurrency: int,
+    tracer: Any,
+    callbacks: Sequence[Any] = (),
+    progress: Callable[[int, int], None] | None = None,
+    seed: int = 7,
+) -> DemoResult:
+    """Run ``requests`` requests with at most ``concurrency`` in flight; return the tally.
+
+    Example:
+        >>> import asyncio
+        >>> from opentelemetry.trace import NoOpTracer
+        >>> from structlog.testing import capture_logs
+        >>> with capture_logs() as logs:
+        ...     result = asyncio.run(run_workload(requests=4, concurrency=2, tracer=NoOpTracer()))
+        >>> result.requests, result.ok + result.errors + result.cancelled
+        (4, 4)
+        >>> sorted({log["event"] for log in logs})
+        ['request.cancelled', 'request.done']
+    """
+    plans = _plans(requests, seed)
+    semaphore = asyncio.Semaphore(concurrency)
+    result = DemoResult()
+    config: RunnableConfig = {"callbacks": list(callbacks), "tags": ["demo"]}
+    done = 0
+    started = time.perf_counter()
+
+    async def guarded(plan: _Plan) -> None:
+        nonlocal done
+        async with semaphore:
+            await _one(plan, config, tracer, result)
+        done += 1
+        if progress is not None:
+            progress(done, requests)
+
+    await asyncio.gather(*(guarded(plan) for plan in plans))
+    result.elapsed_s = time.perf_counter() - started
+    return result
