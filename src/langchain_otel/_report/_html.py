@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from html import escape
 
+from langchain_otel._report._agents import AGENT_CAPTION, AGENT_COLUMNS, agent_rows
 from langchain_otel._report._reader import Report
 from langchain_otel._report._style import CSS
 from langchain_otel._report._summary import (
@@ -31,6 +32,8 @@ __all__ = ["DEFAULT_SLOWEST", "render_html"]
 Measure = Callable[[Bucket], float | None]
 
 DEFAULT_SLOWEST = 5
+MAX_FAILED = 200
+"""At most this many waterfalls of failed traces (a page of 10,000 would not open)."""
 _KIND_LEGEND = (("model", "model call"), ("chain", "chain step"), ("tool", "tool"), ("app", "app"))
 
 
@@ -94,21 +97,36 @@ def _ms(seconds: float | None) -> str:
 
 
 def _table(rows: Sequence[ModelSummary]) -> str:
-    head = "".join(f"<th scope='col'>{escape(c)}</th>" for c in COLUMNS)
-    body = "".join(
-        f"<tr class='{'all' if row.model == 'all' and len(rows) > 1 else ''}'>"
-        + "".join(
-            f"<td data-label='{escape(label)}'>{escape(cell)}</td>"
-            for label, cell in zip(COLUMNS, cells(row), strict=True)
-        )
-        + "</tr>"
-        for row in rows
-    )
-    return (
-        f"<table class='models'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    classes = ["all" if row.model == "all" and len(rows) > 1 else "" for row in rows]
+    return html_table(COLUMNS, [cells(row) for row in rows], classes) + (
         "<p class='caption'>Durations and time to first chunk (TTFT, streamed calls) in "
         "milliseconds; cost in USD, <code>-</code> when no price was known.</p>"
     )
+
+
+def _agents(report: Report) -> str:
+    rows = agent_rows(report.spans)
+    if not rows:
+        return ""
+    caption = f"<p class='caption'>{escape(AGENT_CAPTION)}</p>"
+    return f"<h2 id='agents'>Per agent</h2>{html_table(AGENT_COLUMNS, rows)}{caption}"
+
+
+def html_table(
+    columns: Sequence[str], rows: Sequence[Sequence[str]], classes: Sequence[str] = ()
+) -> str:
+    """A table of text cells; each cell labelled with its column (for phone widths)."""
+    head = "".join(f"<th scope='col'>{escape(c)}</th>" for c in columns)
+    body = "".join(
+        f"<tr class='{classes[index] if index < len(classes) else ''}'>"
+        + "".join(
+            f"<td data-label='{escape(label)}'>{escape(cell)}</td>"
+            for label, cell in zip(columns, row, strict=True)
+        )
+        + "</tr>"
+        for index, row in enumerate(rows)
+    )
+    return f"<table class='models'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _over_time(series: TimeSeries | None, colours: dict[str, int]) -> str:
@@ -218,8 +236,14 @@ def _traces_section(traces: Sequence[Trace], slowest: int) -> str:
     if failed:
         parts += [
             f"<h2 id='failed'>{len(failed)} more traces that erred or were cancelled</h2>",
-            *(waterfall(trace) for trace in failed),
+            *(waterfall(trace) for trace in failed[:MAX_FAILED]),
         ]
+    if len(failed) > MAX_FAILED:
+        parts.append(
+            f"<p class='notice'>{len(failed) - MAX_FAILED} more failed traces are left out to "
+            f"keep the page light (errors first, then the longest, are shown); "
+            "<code>langchain-otel report DIR --json</code> lists them all.</p>"
+        )
     return "".join(parts)
 
 
@@ -269,6 +293,7 @@ def render_html(
     if rows:
         body += [f"<h2 id='models'>Per model</h2>{_table(rows)}"]
     body += [
+        _agents(report),
         _over_time(time_series(report.records), colours),
         _distributions(report, colours),
         _traces_section(traces, slowest),
