@@ -6,16 +6,27 @@ handler guide): one row per ``gen_ai.agent.name``.
 
 from __future__ import annotations
 
-import html
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from langchain_otel._report._reader import TraceSpan
 from langchain_otel._report._summary import CANCELLED, percentile
+from langchain_otel._report._text import table
 from langchain_otel.callbacks import _semconv as sc
 
-__all__ = ["AGENT_COLUMNS", "AgentSummary", "agent_cells", "agents_html", "agents_text"]
+__all__ = [
+    "AGENT_COLUMNS",
+    "AGENT_NOTE",
+    "AgentSummary",
+    "agent_cells",
+    "agents_text",
+    "summarize_agents",
+]
 
+AGENT_NOTE = (
+    "Per agent run: model and tool calls include its sub-agents'; cost per run is the mean "
+    "over runs with a known price."
+)
 AGENT_COLUMNS = (
     "agent",
     "runs",
@@ -137,32 +148,4 @@ def agents_text(spans: Iterable[TraceSpan]) -> str:
         ''
     """
     rows = [agent_cells(row) for row in summarize_agents(spans)]
-    if not rows:
-        return ""
-    widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(AGENT_COLUMNS)]
-
-    def line(values: Sequence[str]) -> str:
-        first = values[0].ljust(widths[0])
-        rest = (cell.rjust(width) for cell, width in zip(values[1:], widths[1:], strict=True))
-        return "  ".join([first, *rest]).rstrip()
-
-    out = [line(AGENT_COLUMNS), line(["-" * w for w in widths])]
-    return "\n".join(out + [line(row) for row in rows])
-
-
-def agents_html(spans: Iterable[TraceSpan]) -> str:
-    """The per-agent table as an HTML section; empty when the files hold no agent run."""
-    rows = summarize_agents(spans)
-    if not rows:
-        return ""
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in AGENT_COLUMNS)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in agent_cells(row)) + "</tr>"
-        for row in rows
-    )
-    return (
-        "<section id='agents'><h2>Agents</h2>"
-        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-        "<p>Per agent run: model and tool calls include its sub-agents'; cost per run is "
-        "the mean over runs with a known price.</p></section>"
-    )
+    return "\n".join(table(AGENT_COLUMNS, rows)) if rows else ""

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from html import escape
 
+from langchain_otel._report._agents import AGENT_COLUMNS, AGENT_NOTE, agent_cells, summarize_agents
 from langchain_otel._report._reader import Report
 from langchain_otel._report._style import CSS
 from langchain_otel._report._summary import (
@@ -33,7 +34,13 @@ Measure = Callable[[Bucket], float | None]
 DEFAULT_SLOWEST = 5
 MAX_FAILED = 200
 """At most this many waterfalls of failed traces (a page of 10,000 would not open)."""
-_KIND_LEGEND = (("model", "model call"), ("chain", "chain step"), ("tool", "tool"), ("app", "app"))
+_KIND_LEGEND = (
+    ("agent", "agent"),
+    ("model", "model call"),
+    ("chain", "chain step"),
+    ("tool", "tool"),
+    ("app", "app"),
+)
 
 
 def _notices(report: Report, traces: Sequence[Trace]) -> list[str]:
@@ -95,22 +102,36 @@ def _ms(seconds: float | None) -> str:
     return "-" if seconds is None else duration(seconds)
 
 
-def _table(rows: Sequence[ModelSummary]) -> str:
-    head = "".join(f"<th scope='col'>{escape(c)}</th>" for c in COLUMNS)
+def _html_table(
+    columns: Sequence[str], rows: Sequence[Sequence[str]], *, total: bool = False
+) -> str:
+    """A table that turns into one card per row on a phone (each cell labelled)."""
+    head = "".join(f"<th scope='col'>{escape(c)}</th>" for c in columns)
     body = "".join(
-        f"<tr class='{'all' if row.model == 'all' and len(rows) > 1 else ''}'>"
+        f"<tr class='{'all' if total and index == len(rows) - 1 else ''}'>"
         + "".join(
             f"<td data-label='{escape(label)}'>{escape(cell)}</td>"
-            for label, cell in zip(COLUMNS, cells(row), strict=True)
+            for label, cell in zip(columns, row, strict=True)
         )
         + "</tr>"
-        for row in rows
+        for index, row in enumerate(rows)
     )
-    return (
-        f"<table class='models'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f"<table class='models'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _table(rows: Sequence[ModelSummary]) -> str:
+    return _html_table(COLUMNS, [cells(row) for row in rows], total=len(rows) > 1) + (
         "<p class='caption'>Durations and time to first chunk (TTFT, streamed calls) in "
         "milliseconds; cost in USD, <code>-</code> when no price was known.</p>"
     )
+
+
+def _agents(report: Report) -> str:
+    rows = summarize_agents(report.spans)
+    if not rows:
+        return ""
+    table = _html_table(AGENT_COLUMNS, [agent_cells(row) for row in rows])
+    return f"<h2 id='agents'>Agents</h2>{table}<p class='caption'>{escape(AGENT_NOTE)}</p>"
 
 
 def _over_time(series: TimeSeries | None, colours: dict[str, int]) -> str:
@@ -262,13 +283,17 @@ def render_html(
         f"{len(report.spans)} spans in {len(traces)} traces, {len(report.records)} model calls, "
         f"from {files} in {report.directory}"
     )
-    nav = (
-        "<nav><a href='#models'>Models</a><a href='#over-time'>Over time</a>"
-        "<a href='#distributions'>Distributions</a><a href='#slowest'>Slowest traces</a>"
-        "<a href='#failed'>Errors and cancellations</a></nav>"
-        if report.records
-        else ""
-    )
+    _, failed = interesting_traces(traces, slowest)
+    sections = [
+        ("models", "Models", bool(report.records)),
+        ("agents", "Agents", bool(summarize_agents(report.spans))),
+        ("over-time", "Over time", bool(report.records)),
+        ("distributions", "Distributions", bool(report.records)),
+        ("slowest", "Slowest traces", bool(traces) and slowest > 0),
+        ("failed", "Errors and cancellations", bool(failed)),
+    ]
+    links = "".join(f"<a href='#{ref}'>{label}</a>" for ref, label, shown in sections if shown)
+    nav = f"<nav>{links}</nav>" if links else ""
     body = [
         f"<header><h1>{escape(title)}</h1><p class='sub'>{escape(sub)}</p>{nav}</header>",
         *_notices(report, traces),
@@ -276,6 +301,7 @@ def render_html(
     ]
     if rows:
         body += [f"<h2 id='models'>Per model</h2>{_table(rows)}"]
+    body.append(_agents(report))
     body += [
         _over_time(time_series(report.records), colours),
         _distributions(report, colours),
