@@ -489,6 +489,6 @@ def test_agent_runs_get_a_table_and_purple_bars(
     assert row == ["support_agent", "2", "0", "0", "2000", "2900", "2.0", "3.0", "0", "200",
                    "80", "$0.003000"]  # fmt: skip
     page = render_html(load_report(tmp_path))
-    assert "<h2 id='agents'>Agents</h2>" in page
+    assert "<h2 id='agents'>Per agent</h2>" in page
     assert "<a href='#agents'>Agents</a>" in page
     assert "<details class='span agent ok'" in page

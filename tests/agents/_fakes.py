@@ -1,6 +1,8 @@
-"""A scripted tool-calling chat model and the agents the tests build with it.
+"""Tool-calling chat models and tools for the agent tests.
 
-``ScriptedChatModel`` answers the n-th model call of a conversation with ``script[n]``
+Most tests drive agents with the package's own :class:`~langchain_otel.llms.EchoChatModel`
+(scripted tool calls per turn, counted usage): :func:`echo_model`. ``ScriptedChatModel``
+answers the n-th model call of a conversation with ``script[n]``
 (n = the AI messages already in the input), so one model serves any number of
 concurrent agent runs deterministically. Each answer reports fixed usage (10 input,
 5 output tokens) unless ``report_usage=False``.
@@ -17,6 +19,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.tools import ToolException, tool
+
+from langchain_otel.llms import EchoChatModel
 
 INPUT_TOKENS = 10
 OUTPUT_TOKENS = 5
@@ -127,6 +131,19 @@ async def slow_tool(city: str) -> str:
     await asyncio.sleep(30)
     return city
 
+
+def echo_model(*turns: list[tuple[str, str, dict[str, Any]]], **kwargs: Any) -> EchoChatModel:
+    """An EchoChatModel calling ``turns[i]`` = [(tool, call id, args), ...] on turn i, then
+    answering with the question's first 20 characters."""
+    script = [[{"name": n, "id": i, "args": a} for n, i, a in turn] for turn in turns]
+    return EchoChatModel(n=20, tool_calls=script, **kwargs)
+
+
+ECHO_TWO_TOOLS = (
+    [("get_weather", "call_w", {"city": "Paris"})],
+    [("get_time", "call_t", {"city": "Paris"})],
+)
+"""The ReAct agent with two tools: weather, then time, then the answer (3 model calls)."""
 
 TWO_STEP = (
     call("get_weather", "call_w", city="Paris"),

@@ -9,7 +9,7 @@ from langchain.agents import create_agent
 from langgraph.graph import END, START, StateGraph
 from opentelemetry.trace import SpanKind, StatusCode
 
-from langchain_otel.testing import Telemetry
+from langchain_otel.testing import CapturedTelemetry
 from tests.agents._fakes import TWO_STEP, ScriptedChatModel, answer, call, get_time, get_weather
 from tests.agents._trees import assert_connected, named, tree
 
@@ -30,7 +30,7 @@ def react_agent(script: Any = ONE_ROUND, name: str | None = "weather_agent") -> 
         return create_react_agent(model, [get_weather, get_time], name=name)
 
 
-def config(telemetry: Telemetry, **extra: Any) -> dict[str, Any]:
+def config(telemetry: CapturedTelemetry, **extra: Any) -> dict[str, Any]:
     return {"callbacks": [telemetry.handler], **extra}
 
 
@@ -56,7 +56,7 @@ def counter_graph(**compile_kwargs: Any) -> Any:
 
 
 class TestCreateAgent:
-    def test_the_agent_run_is_an_invoke_agent_span(self, telemetry: Telemetry) -> None:
+    def test_the_agent_run_is_an_invoke_agent_span(self, telemetry: CapturedTelemetry) -> None:
         """create_agent(name=...) → INTERNAL ``invoke_agent weather_agent`` over its nodes."""
         weather_agent().invoke(QUESTION, config(telemetry))
         spans = telemetry.spans
@@ -81,7 +81,9 @@ class TestCreateAgent:
         assert agent.status.status_code == StatusCode.UNSET
         assert telemetry.handler.open_runs == 0
 
-    def test_node_spans_carry_the_langgraph_node_and_step(self, telemetry: Telemetry) -> None:
+    def test_node_spans_carry_the_langgraph_node_and_step(
+        self, telemetry: CapturedTelemetry
+    ) -> None:
         """Each node span has ``langgraph.node`` and ``langgraph.step``."""
         weather_agent().invoke(QUESTION, config(telemetry))
         nodes = sorted(
@@ -96,13 +98,13 @@ class TestCreateAgent:
         chat = named(telemetry.spans, "chat scripted")[0]
         assert "langgraph.node" not in (chat.attributes or {})
 
-    def test_thread_id_is_the_conversation_id(self, telemetry: Telemetry) -> None:
+    def test_thread_id_is_the_conversation_id(self, telemetry: CapturedTelemetry) -> None:
         """``configurable.thread_id`` → ``gen_ai.conversation.id`` on the agent span."""
         weather_agent().invoke(QUESTION, config(telemetry, configurable={"thread_id": "t-42"}))
         (agent,) = named(telemetry.spans, "invoke_agent weather_agent")
         assert (agent.attributes or {})["gen_ai.conversation.id"] == "t-42"
 
-    def test_an_unnamed_create_agent_is_still_an_agent(self, telemetry: Telemetry) -> None:
+    def test_an_unnamed_create_agent_is_still_an_agent(self, telemetry: CapturedTelemetry) -> None:
         """create_agent without a name is an agent named after its run."""
         model = ScriptedChatModel(script=ONE_ROUND)
         create_agent(model, [get_weather]).invoke(QUESTION, config(telemetry))
@@ -110,7 +112,7 @@ class TestCreateAgent:
         assert [s.name for s in roots] == ["invoke_agent LangGraph"]
         assert (roots[0].attributes or {})["gen_ai.agent.name"] == "LangGraph"
 
-    def test_run_name_overrides_the_agent_name(self, telemetry: Telemetry) -> None:
+    def test_run_name_overrides_the_agent_name(self, telemetry: CapturedTelemetry) -> None:
         """``run_name`` in the config names the agent span too."""
         weather_agent().invoke(QUESTION, config(telemetry, run_name="forecaster"))
         roots = [s for s in telemetry.spans if s.parent is None]
@@ -118,33 +120,43 @@ class TestCreateAgent:
 
 
 class TestReactAgent:
-    def test_routing_functions_are_folded(self, telemetry: Telemetry) -> None:
-        """create_react_agent: ``should_continue`` runs leave no span; nothing is orphaned."""
+    def test_routing_functions_are_folded(self, telemetry: CapturedTelemetry) -> None:
+        """create_react_agent: routing and glue runs leave no span; nothing is orphaned."""
         react_agent().invoke(QUESTION, config(telemetry))
         spans = telemetry.spans
-        assert not named(spans, "should_continue")
-        # call_model runs the prompt | model sequence with the node's config: siblings.
-        model_turn = ("agent", ["call_model", ("RunnableSequence", ["Prompt", "chat scripted"])])
+        for plumbing in ("should_continue", "call_model", "Prompt"):
+            assert not named(spans, plumbing), plumbing
+        model_turn = ("agent", [("RunnableSequence", ["chat scripted"])])
         assert tree(spans) == [
             (
                 "invoke_agent weather_agent",
                 [model_turn, ("tools", ["execute_tool get_weather"]), model_turn],
             )
         ]
-        assert len(spans) == 13
+        assert len(spans) == 9
         assert_connected(spans)
         assert telemetry.handler.open_runs == 0
 
-    def test_keep_all_runs_keeps_the_plumbing(self, telemetry_all_runs: Telemetry) -> None:
+    def test_keep_all_runs_keeps_the_plumbing(self, telemetry_all_runs: CapturedTelemetry) -> None:
         """``keep_all_runs=True``: every run is a span (15 for the 2-step agent)."""
         react_agent().invoke(QUESTION, config(telemetry_all_runs))
         spans = telemetry_all_runs.spans
-        assert len(named(spans, "should_continue")) == 2
+        # call_model runs the prompt | model sequence with the node's config: siblings.
+        model_turn = (
+            "agent",
+            ["call_model", ("RunnableSequence", ["Prompt", "chat scripted"]), "should_continue"],
+        )
+        assert tree(spans) == [
+            (
+                "invoke_agent weather_agent",
+                [model_turn, ("tools", ["execute_tool get_weather"]), model_turn],
+            )
+        ]
         assert len(spans) == 15
         assert [s.name for s in spans if s.parent is None] == ["invoke_agent weather_agent"]
         assert telemetry_all_runs.handler.open_runs == 0
 
-    def test_an_unnamed_react_agent_is_a_workflow(self, telemetry: Telemetry) -> None:
+    def test_an_unnamed_react_agent_is_a_workflow(self, telemetry: CapturedTelemetry) -> None:
         """Without ``name=`` the graph has LangGraph's default name: a workflow."""
         react_agent(name=None).invoke(QUESTION, config(telemetry))
         roots = [s for s in telemetry.spans if s.parent is None]
@@ -156,19 +168,21 @@ class TestReactAgent:
 
 
 class TestWhatIsAnAgent:
-    def test_a_root_graph_with_the_default_name_is_a_workflow(self, telemetry: Telemetry) -> None:
+    def test_a_root_graph_with_the_default_name_is_a_workflow(
+        self, telemetry: CapturedTelemetry
+    ) -> None:
         """An unnamed StateGraph → ``invoke_workflow LangGraph``, routing folded."""
         counter_graph().invoke({"x": 0}, config(telemetry))
         assert tree(telemetry.spans) == [("invoke_workflow LangGraph", ["inc", "inc"])]
         (root,) = named(telemetry.spans, "invoke_workflow LangGraph")
         assert root.kind == SpanKind.INTERNAL
 
-    def test_a_graph_with_an_explicit_name_is_an_agent(self, telemetry: Telemetry) -> None:
+    def test_a_graph_with_an_explicit_name_is_an_agent(self, telemetry: CapturedTelemetry) -> None:
         """``compile(name="counter")`` → ``invoke_agent counter``."""
         counter_graph(name="counter").invoke({"x": 0}, config(telemetry))
         assert tree(telemetry.spans) == [("invoke_agent counter", ["inc", "inc"])]
 
-    def test_the_metadata_key_names_an_agent(self, telemetry: Telemetry) -> None:
+    def test_the_metadata_key_names_an_agent(self, telemetry: CapturedTelemetry) -> None:
         """``metadata={"langchain_otel.agent": "planner"}`` makes any graph an agent."""
         counter_graph().invoke(
             {"x": 0}, config(telemetry, metadata={"langchain_otel.agent": "planner"})
@@ -177,13 +191,13 @@ class TestWhatIsAnAgent:
         assert root.name == "invoke_agent planner"
         assert (root.attributes or {})["gen_ai.agent.name"] == "planner"
 
-    def test_the_metadata_key_true_uses_the_run_name(self, telemetry: Telemetry) -> None:
+    def test_the_metadata_key_true_uses_the_run_name(self, telemetry: CapturedTelemetry) -> None:
         """``langchain_otel.agent = True`` → an agent named after the run."""
         counter_graph().invoke({"x": 0}, config(telemetry, metadata={"langchain_otel.agent": True}))
         (root,) = [s for s in telemetry.spans if s.parent is None]
         assert root.name == "invoke_agent LangGraph"
 
-    def test_the_metadata_key_false_opts_out(self, telemetry: Telemetry) -> None:
+    def test_the_metadata_key_false_opts_out(self, telemetry: CapturedTelemetry) -> None:
         """``langchain_otel.agent = False`` on a named graph → a workflow."""
         counter_graph(name="counter").invoke(
             {"x": 0}, config(telemetry, metadata={"langchain_otel.agent": False})
@@ -191,13 +205,13 @@ class TestWhatIsAnAgent:
         (root,) = [s for s in telemetry.spans if s.parent is None]
         assert root.name == "invoke_workflow counter"
 
-    def test_assistant_id_is_the_agent_id(self, telemetry: Telemetry) -> None:
+    def test_assistant_id_is_the_agent_id(self, telemetry: CapturedTelemetry) -> None:
         """``assistant_id`` metadata (LangGraph Platform) → ``gen_ai.agent.id``."""
         weather_agent().invoke(QUESTION, config(telemetry, metadata={"assistant_id": "a-1"}))
         (agent,) = named(telemetry.spans, "invoke_agent weather_agent")
         assert (agent.attributes or {})["gen_ai.agent.id"] == "a-1"
 
-    def test_plain_chains_are_untouched(self, telemetry: Telemetry) -> None:
+    def test_plain_chains_are_untouched(self, telemetry: CapturedTelemetry) -> None:
         """A ``prompt | model`` chain outside LangGraph keeps its generic spans."""
         from langchain_core.prompts import ChatPromptTemplate
 
@@ -212,7 +226,7 @@ class TestWhatIsAnAgent:
         assert "gen_ai.operation.name" not in (root.attributes or {})
 
 
-def test_two_tools_in_sequence(telemetry: Telemetry) -> None:
+def test_two_tools_in_sequence(telemetry: CapturedTelemetry) -> None:
     """A ReAct agent using both tools: 3 model turns, 2 tool spans, tool call ids kept."""
     weather_agent(TWO_STEP).invoke(QUESTION, config(telemetry))
     spans = telemetry.spans

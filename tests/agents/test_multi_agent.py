@@ -9,7 +9,7 @@ from langchain_core.messages import AIMessage
 from langchain_core.tools import tool
 from langgraph.graph import END, START, MessagesState, StateGraph
 
-from langchain_otel.testing import Telemetry
+from langchain_otel.testing import CapturedTelemetry
 from tests.agents._fakes import INPUT_TOKENS, ScriptedChatModel, answer, call, get_weather
 from tests.agents._trees import assert_connected, named, tree
 
@@ -50,7 +50,7 @@ def supervisor_graph() -> Any:
     return graph.compile(name="team")
 
 
-def test_supervisor_with_two_sub_agents(telemetry: Telemetry) -> None:
+def test_supervisor_with_two_sub_agents(telemetry: CapturedTelemetry) -> None:
     """team → researcher and writer agents, each its own invoke_agent span, nested."""
     # create_agent names its AI messages after the agent, which the router reads.
     supervisor_graph().invoke(QUESTION, {"callbacks": [telemetry.handler]})
@@ -93,7 +93,7 @@ def test_supervisor_with_two_sub_agents(telemetry: Telemetry) -> None:
     assert telemetry.handler.open_runs == 0
 
 
-def test_agents_as_tools(telemetry: Telemetry) -> None:
+def test_agents_as_tools(telemetry: CapturedTelemetry) -> None:
     """A supervisor agent whose tool runs a sub-agent: the sub-agent nests under the tool."""
     sub = researcher()
 

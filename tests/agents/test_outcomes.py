@@ -16,7 +16,7 @@ from langgraph.prebuilt import ToolNode
 from langgraph.types import Command, interrupt
 from opentelemetry.trace import StatusCode
 
-from langchain_otel.testing import Telemetry
+from langchain_otel.testing import CapturedTelemetry
 from tests.agents._fakes import (
     ScriptedChatModel,
     answer,
@@ -36,7 +36,7 @@ def attrs(span: Any) -> dict[str, Any]:
 
 class TestToolErrors:
     def test_a_tool_message_with_status_error_fails_the_tool_span(
-        self, telemetry: Telemetry
+        self, telemetry: CapturedTelemetry
     ) -> None:
         """handle_tool_error=True: the tool 'succeeds' with status="error"; its span is an error."""
         model = ScriptedChatModel(
@@ -62,7 +62,7 @@ class TestToolErrors:
         assert tool_point.attributes["langchain_otel.outcome"] == "error"
         assert tool_point.attributes["error.type"] == "tool_error"
 
-    def test_a_tool_node_that_handles_errors(self, telemetry: Telemetry) -> None:
+    def test_a_tool_node_that_handles_errors(self, telemetry: CapturedTelemetry) -> None:
         """ToolNode(handle_tool_errors=True): the raising tool's span fails, the agent goes on."""
         model = ScriptedChatModel(
             script=[call("broken_tool", "c1", city="Atlantis"), answer("Sorry.")]
@@ -81,7 +81,7 @@ class TestToolErrors:
         assert agent.status.status_code == StatusCode.UNSET
         assert attrs(agent)["langchain_otel.agent.tool_errors"] == 1
 
-    def test_an_unhandled_tool_error_fails_the_agent(self, telemetry: Telemetry) -> None:
+    def test_an_unhandled_tool_error_fails_the_agent(self, telemetry: CapturedTelemetry) -> None:
         """The error propagates: tool, node and agent spans all end as errors."""
         model = ScriptedChatModel(script=[call("broken_tool", "c1", city="Atlantis")])
         agent = create_agent(model, [broken_tool], name="weather_agent")
@@ -116,7 +116,7 @@ def approval_graph() -> Any:
 
 
 class TestInterrupts:
-    def test_interrupt_then_resume(self, telemetry: Telemetry) -> None:
+    def test_interrupt_then_resume(self, telemetry: CapturedTelemetry) -> None:
         """interrupt(): the first run ends 'interrupted' (not an error); the resume is ok."""
         graph = approval_graph()
         config: Any = {"callbacks": [telemetry.handler], "configurable": {"thread_id": "th-1"}}
@@ -146,7 +146,7 @@ class TestInterrupts:
         assert outcomes == ["interrupted", "ok"]
         assert telemetry.handler.open_runs == 0
 
-    async def test_interrupt_inside_a_sub_agent(self, telemetry: Telemetry) -> None:
+    async def test_interrupt_inside_a_sub_agent(self, telemetry: CapturedTelemetry) -> None:
         """An interrupt in a subgraph marks the subgraph and the parent as interrupted."""
         inner = approval_graph()
 
@@ -168,7 +168,9 @@ class TestInterrupts:
 
 
 class TestCancellation:
-    async def test_a_cancelled_agent_run_ends_every_span(self, telemetry: Telemetry) -> None:
+    async def test_a_cancelled_agent_run_ends_every_span(
+        self, telemetry: CapturedTelemetry
+    ) -> None:
         """Cancelling the task mid-tool: all spans end, outcome cancelled, none an error."""
         started = asyncio.Event()
 
@@ -195,7 +197,9 @@ class TestCancellation:
             assert span.status.status_code == StatusCode.UNSET, span.name
         assert_connected(spans)
 
-    async def test_breaking_out_of_astream_ends_the_agent(self, telemetry: Telemetry) -> None:
+    async def test_breaking_out_of_astream_ends_the_agent(
+        self, telemetry: CapturedTelemetry
+    ) -> None:
         """A consumer that stops reading an agent stream: the agent span ends cancelled."""
         model = ScriptedChatModel(script=[call("slow_tool", "c1", city="Paris"), answer("x")])
         agent = create_agent(model, [slow_tool], name="weather_agent")

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from langchain.agents import create_agent
 
-from langchain_otel.testing import Telemetry
+from langchain_otel.testing import CapturedTelemetry
 from tests.agents._fakes import (
     INPUT_TOKENS,
     OUTPUT_TOKENS,
@@ -28,7 +28,7 @@ def agent(**model_kwargs: Any) -> Any:
     return create_agent(model, [get_weather, get_time], name="weather_agent")
 
 
-def test_usage_cost_and_counts_roll_up(telemetry: Telemetry) -> None:
+def test_usage_cost_and_counts_roll_up(telemetry: CapturedTelemetry) -> None:
     """3 model calls, 2 tool calls: tokens and cost are the sums of the model spans."""
     agent().invoke(QUESTION, {"callbacks": [telemetry.handler]})
     (span,) = named(telemetry.spans, "invoke_agent weather_agent")
@@ -47,7 +47,7 @@ def test_usage_cost_and_counts_roll_up(telemetry: Telemetry) -> None:
     assert attrs["langchain_otel.agent.tool_errors"] == 0
 
 
-def test_estimated_usage_is_flagged(telemetry: Telemetry) -> None:
+def test_estimated_usage_is_flagged(telemetry: CapturedTelemetry) -> None:
     """A model that reports no usage: the roll-up is counted and flagged as estimated."""
     agent(report_usage=False).invoke(QUESTION, {"callbacks": [telemetry.handler]})
     (span,) = named(telemetry.spans, "invoke_agent weather_agent")
@@ -60,7 +60,7 @@ def test_estimated_usage_is_flagged(telemetry: Telemetry) -> None:
     )
 
 
-def test_an_unpriced_model_gives_no_cost(telemetry: Telemetry) -> None:
+def test_an_unpriced_model_gives_no_cost(telemetry: CapturedTelemetry) -> None:
     """No price for the model: no cost attribute on the agent span (never 0)."""
     agent(model_name="unpriced-model").invoke(QUESTION, {"callbacks": [telemetry.handler]})
     (span,) = named(telemetry.spans, "invoke_agent weather_agent")
@@ -69,7 +69,7 @@ def test_an_unpriced_model_gives_no_cost(telemetry: Telemetry) -> None:
     assert attrs["gen_ai.usage.input_tokens"] == 3 * INPUT_TOKENS
 
 
-def test_duration_metric_for_agent_and_tool_runs(telemetry: Telemetry) -> None:
+def test_duration_metric_for_agent_and_tool_runs(telemetry: CapturedTelemetry) -> None:
     """The duration histogram has invoke_agent and execute_tool points, by name."""
     agent().invoke(QUESTION, {"callbacks": [telemetry.handler]})
     points = telemetry.metrics()["gen_ai.client.operation.duration"]

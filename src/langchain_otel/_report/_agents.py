@@ -11,22 +11,19 @@ from dataclasses import dataclass, field
 
 from langchain_otel._report._reader import TraceSpan
 from langchain_otel._report._summary import CANCELLED, percentile
-from langchain_otel._report._text import table
+from langchain_otel._report._text import table_lines
 from langchain_otel.callbacks import _semconv as sc
 
 __all__ = [
+    "AGENT_CAPTION",
     "AGENT_COLUMNS",
-    "AGENT_NOTE",
     "AgentSummary",
     "agent_cells",
+    "agent_rows",
     "agents_text",
     "summarize_agents",
 ]
 
-AGENT_NOTE = (
-    "Per agent run: model and tool calls include its sub-agents'; cost per run is the mean "
-    "over runs with a known price."
-)
 AGENT_COLUMNS = (
     "agent",
     "runs",
@@ -40,6 +37,11 @@ AGENT_COLUMNS = (
     "tokens in",
     "tokens out",
     "cost/run USD",
+)
+
+AGENT_CAPTION = (
+    "One row per gen_ai.agent.name. Model and tool calls per run include the calls of its "
+    "sub-agents; cost per run is the mean over the runs whose price was known."
 )
 
 
@@ -136,6 +138,11 @@ def agent_cells(row: AgentSummary) -> list[str]:
     ]
 
 
+def agent_rows(spans: Iterable[TraceSpan]) -> list[list[str]]:
+    """The per-agent table's rows as text, in :data:`AGENT_COLUMNS` order."""
+    return [agent_cells(row) for row in summarize_agents(spans)]
+
+
 def agents_text(spans: Iterable[TraceSpan]) -> str:
     """The per-agent table as plain text; empty when the files hold no agent run.
 
@@ -147,5 +154,5 @@ def agents_text(spans: Iterable[TraceSpan]) -> str:
         >>> agents_text([])
         ''
     """
-    rows = [agent_cells(row) for row in summarize_agents(spans)]
-    return "\n".join(table(AGENT_COLUMNS, rows)) if rows else ""
+    rows = agent_rows(spans)
+    return "\n".join(table_lines(AGENT_COLUMNS, rows)) if rows else ""

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from langchain_otel._report._agents import AGENT_NOTE, agents_text
+from langchain_otel._report._agents import AGENT_CAPTION, agents_text
 from langchain_otel._report._html import render_html
 from langchain_otel._report._reader import Report, load_report
 from langchain_otel._report._summary import percentile, summarize
@@ -119,7 +119,7 @@ def report_command(
         )
         agents = agents_text(report.spans)
         if agents:
-            print(f"\n{agents}\n{AGENT_NOTE}", file=stdout)
+            print(f"\nper agent ({AGENT_CAPTION})\n{agents}", file=stdout)
         if traces and slowest > 0:
             print("\n" + render_trees(traces, slowest=slowest), file=stdout)
     if report.skipped_lines:

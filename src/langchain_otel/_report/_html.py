@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from html import escape
 
-from langchain_otel._report._agents import AGENT_COLUMNS, AGENT_NOTE, agent_cells, summarize_agents
+from langchain_otel._report._agents import AGENT_CAPTION, AGENT_COLUMNS, agent_rows
 from langchain_otel._report._reader import Report
 from langchain_otel._report._style import CSS
 from langchain_otel._report._summary import (
@@ -102,13 +102,29 @@ def _ms(seconds: float | None) -> str:
     return "-" if seconds is None else duration(seconds)
 
 
-def _html_table(
-    columns: Sequence[str], rows: Sequence[Sequence[str]], *, total: bool = False
+def _table(rows: Sequence[ModelSummary]) -> str:
+    classes = ["all" if row.model == "all" and len(rows) > 1 else "" for row in rows]
+    return html_table(COLUMNS, [cells(row) for row in rows], classes) + (
+        "<p class='caption'>Durations and time to first chunk (TTFT, streamed calls) in "
+        "milliseconds; cost in USD, <code>-</code> when no price was known.</p>"
+    )
+
+
+def _agents(report: Report) -> str:
+    rows = agent_rows(report.spans)
+    if not rows:
+        return ""
+    caption = f"<p class='caption'>{escape(AGENT_CAPTION)}</p>"
+    return f"<h2 id='agents'>Per agent</h2>{html_table(AGENT_COLUMNS, rows)}{caption}"
+
+
+def html_table(
+    columns: Sequence[str], rows: Sequence[Sequence[str]], classes: Sequence[str] = ()
 ) -> str:
-    """A table that turns into one card per row on a phone (each cell labelled)."""
+    """A table of text cells; each cell labelled with its column (for phone widths)."""
     head = "".join(f"<th scope='col'>{escape(c)}</th>" for c in columns)
     body = "".join(
-        f"<tr class='{'all' if total and index == len(rows) - 1 else ''}'>"
+        f"<tr class='{classes[index] if index < len(classes) else ''}'>"
         + "".join(
             f"<td data-label='{escape(label)}'>{escape(cell)}</td>"
             for label, cell in zip(columns, row, strict=True)
@@ -117,21 +133,6 @@ def _html_table(
         for index, row in enumerate(rows)
     )
     return f"<table class='models'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _table(rows: Sequence[ModelSummary]) -> str:
-    return _html_table(COLUMNS, [cells(row) for row in rows], total=len(rows) > 1) + (
-        "<p class='caption'>Durations and time to first chunk (TTFT, streamed calls) in "
-        "milliseconds; cost in USD, <code>-</code> when no price was known.</p>"
-    )
-
-
-def _agents(report: Report) -> str:
-    rows = summarize_agents(report.spans)
-    if not rows:
-        return ""
-    table = _html_table(AGENT_COLUMNS, [agent_cells(row) for row in rows])
-    return f"<h2 id='agents'>Agents</h2>{table}<p class='caption'>{escape(AGENT_NOTE)}</p>"
 
 
 def _over_time(series: TimeSeries | None, colours: dict[str, int]) -> str:
@@ -286,7 +287,7 @@ def render_html(
     _, failed = interesting_traces(traces, slowest)
     sections = [
         ("models", "Models", bool(report.records)),
-        ("agents", "Agents", bool(summarize_agents(report.spans))),
+        ("agents", "Agents", bool(agent_rows(report.spans))),
         ("over-time", "Over time", bool(report.records)),
         ("distributions", "Distributions", bool(report.records)),
         ("slowest", "Slowest traces", bool(traces) and slowest > 0),
@@ -301,8 +302,8 @@ def render_html(
     ]
     if rows:
         body += [f"<h2 id='models'>Per model</h2>{_table(rows)}"]
-    body.append(_agents(report))
     body += [
+        _agents(report),
         _over_time(time_series(report.records), colours),
         _distributions(report, colours),
         _traces_section(traces, slowest),

@@ -18,7 +18,7 @@ __all__ = [
     "render_text",
     "render_trees",
     "span_facts",
-    "table",
+    "table_lines",
 ]
 
 
@@ -100,14 +100,19 @@ def render_text(report: Report) -> str:
         ['m', '1', '0', '0', '250', '250', '250', '50', '50', '50', '0', '0', '-']
     """
     rows = [cells(row) for row in summarize(report.records)]
-    out = table(COLUMNS, rows)
+    out = table_lines(COLUMNS, rows)
     if not rows:
         out.append("(no model spans)")
     return "\n".join(out)
 
 
-def table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    """Aligned text lines: the header, a rule, the rows (first column left, the rest right)."""
+def table_lines(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """A header, a rule and the rows: the first column left-aligned, the others right.
+
+    Example:
+        >>> table_lines(["name", "n"], [["a", "10"]])
+        ['name   n', '----  --', 'a     10']
+    """
     widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
 
     def line(values: Sequence[str]) -> str:

@@ -15,10 +15,12 @@ callback handler as plain chain runs. This module reads their names, tags and me
   workflow (``invoke_workflow {name}``); nested graphs that are not agents stay chain spans.
   Any other runnable whose metadata has the key becomes an agent too.
 - **Plumbing runs** carry nothing a reader needs: runs LangGraph tags
-  ``langsmith:hidden``, ``__start__`` / ``__end__``, channel reads and writes, and the
+  ``langsmith:hidden``, ``__start__`` / ``__end__``, channel reads and writes, the
   routing functions of conditional edges (``should_continue``, ``tools_condition``: the
-  chain runs a node runs after its own function, tagged ``seq:step:2`` and later). They are
-  folded: no span, their children parented to the nearest kept span.
+  chain runs a node runs after its own function, tagged ``seq:step:2`` and later), and
+  ``create_react_agent``'s glue (its ``call_model`` node function, a leaf as long as its
+  node, and its ``Prompt`` step). They are folded: no span, their children parented to the
+  nearest kept span.
 
 Metadata is inherited by child runs, so a marker only counts where it differs from the
 enclosing agent's (a nested graph does not become a second ``weather_agent``).
@@ -67,6 +69,10 @@ _SEQ_TAG: Final = "seq:step:"
 _FIRST_SEQ_STEP: Final = "seq:step:1"
 _PLUMBING_NAMES: Final = frozenset({"__start__", "__end__"})
 _PLUMBING_PREFIXES: Final = ("ChannelWrite", "ChannelRead", "Branch<")
+# create_react_agent's glue: the agent node's own function (a leaf, as long as its node)
+# and its prompt step (the state's messages passed through).
+_REACT_NODE_FUNCTIONS: Final = frozenset({"call_model", "acall_model"})
+_REACT_PROMPT: Final = "Prompt"
 _CREATE_AGENT: Final = "langchain_create_agent"
 
 _lock = threading.Lock()
@@ -231,13 +237,18 @@ def node_step(tags: Any, metadata: Mapping[str, Any]) -> dict[str, Any] | None:
 def is_plumbing(name: str, tags: Any, parent_role: int) -> bool:
     """LangGraph's own runs: hidden, start/end, channel I/O, routing after a node's function.
 
+    Also ``create_react_agent``'s glue: its ``call_model`` node function and ``Prompt`` step.
+    Only asked about runs inside a graph (their metadata has ``langgraph_step``).
+
     Example:
         >>> is_plumbing("should_continue", ["seq:step:3"], ROLE_NODE)
         True
-        >>> is_plumbing("call_model", ["seq:step:1"], ROLE_NODE)
+        >>> is_plumbing("call_model", ["seq:step:1"], ROLE_NODE)  # create_react_agent glue
+        True
+        >>> is_plumbing("my_node_function", ["seq:step:1"], ROLE_NODE)
         False
     """
-    if name in _PLUMBING_NAMES or name.startswith(_PLUMBING_PREFIXES):
+    if name in _PLUMBING_NAMES or name.startswith(_PLUMBING_PREFIXES) or name == _REACT_PROMPT:
         return True
     if not isinstance(tags, list):
         return False
@@ -245,9 +256,11 @@ def is_plumbing(name: str, tags: Any, parent_role: int) -> bool:
         return True
     # A node run is RunnableSeq(node function, channel writes, branches...): what runs as
     # step 2 or later of a node is LangGraph's writing and routing, not the user's node.
-    if parent_role == ROLE_NODE and _FIRST_SEQ_STEP not in tags:
-        return any(isinstance(t, str) and t.startswith(_SEQ_TAG) for t in tags)
-    return False
+    if parent_role != ROLE_NODE:
+        return False
+    if _FIRST_SEQ_STEP in tags:
+        return name in _REACT_NODE_FUNCTIONS
+    return any(isinstance(t, str) and t.startswith(_SEQ_TAG) for t in tags)
 
 
 def _enclosing_markers(enclosing: AgentRun | None) -> tuple[Any, Any]:
