@@ -84,8 +84,11 @@ def test_demo_then_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert {r.outcome for r in report.records if r.model == "echo-chat"} >= {"ok", "error"}
     traces = build_traces(report.spans)
     assert len(traces) == 20
-    assert all(trace.model_calls == 1 for trace in traces)
-    assert rows["all"].requests == 20
+    # Request 8 asks the demo's agent (a tool call, then the answer): 2 model calls.
+    assert sorted(trace.model_calls for trace in traces) == [1] * 19 + [2]
+    assert rows["all"].requests == 21
+    (agent,) = [s for s in report.spans if s.name == "invoke_agent docs_agent"]
+    assert agent.attributes["langchain_otel.agent.tool_calls"] == 1
     assert rows["all"].errors >= 1
     assert rows["all"].cancelled >= 1
     assert rows["all"].ttfts
@@ -113,7 +116,7 @@ def test_demo_prints_one_set_of_numbers(tmp_path: Path, capsys: pytest.CaptureFi
     assert out.count("tokens in") == 1  # the table's header, once
     total = summarize(load_report(out_dir).records)[-1]
     (all_row,) = (line.split() for line in out.splitlines() if line.startswith("all "))
-    assert all_row[1] == "20"
+    assert all_row[1] == "21"  # 20 requests, one of them an agent making 2 model calls
     assert all_row[-3:] == [
         str(total.input_tokens),
         str(total.output_tokens),

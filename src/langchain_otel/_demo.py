@@ -129,7 +129,7 @@ def _reconcile(result: DemoResult, total: ModelSummary) -> str | None:
     spans_p50 = percentile(total.durations, 50)
     slower_ms = round(((client_p50 or 0.0) - (spans_p50 or 0.0)) * 1000)
     parts = []
-    unstarted = result.requests - total.requests
+    unstarted = result.requests + result.extra_model_calls - total.requests
     if unstarted > 0:
         parts.append(
             f"counted {unstarted} more requests than model spans: cancelled before their "

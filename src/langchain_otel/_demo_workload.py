@@ -4,7 +4,9 @@
 ``astream``, on three simulated models with realistic, jittered latency: ``echo-small`` and
 ``echo-large`` behind ``prompt | EchoLLM | parser``, and ``echo-chat`` behind
 ``chat prompt | EchoChatModel | parser``; plus a few failures (``fail_with``,
-``error_on_chunk``) and cancelled requests (a consumer that stops early, a deadline). Each
+``error_on_chunk``), cancelled requests (a consumer that stops early, a deadline), and every
+tenth request (from the 9th) asks an agent with tools (``_demo_agent``: ``echo-chat`` calls
+``search_docs``, then answers). Each
 request runs in a ``demo.request`` span and logs with structlog. It tallies what the client
 saw in a :class:`DemoResult`.
 """
@@ -23,6 +25,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate, PromptTemplate
 from langchain_core.runnables import Runnable, RunnableConfig
 
+from langchain_otel._demo_agent import agent_tool_calls, build_agent
 from langchain_otel.llms import EchoChatModel, EchoLLM
 
 __all__ = [
@@ -114,6 +117,8 @@ class DemoResult:
     elapsed_s: float = 0.0
     unreported: int = 0
     """Requests the client counted tokens for whose model reported none (cut short)."""
+    extra_model_calls: int = 0
+    """Model calls beyond one per request (an agent request makes several)."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,7 @@ class _Plan:
     cancel: str | None  # None, "break", "deadline"
     question: str
     jitter: float
+    agent: bool = False
 
 
 def _pick(index: int, draw: float) -> DemoModel:
@@ -148,22 +154,24 @@ def _plans(requests: int, seed: int) -> list[_Plan]:
             # Not on chat models: LangChain sends no end callback for a chat model cancelled
             # inside `ainvoke`, so its span would stay open until the handler's TTL sweep.
             cancel = "deadline"
+        agent = failure is None and cancel is None and not stream and index % 10 == 8
         plans.append(
             _Plan(
                 index=index,
-                model=model,
+                model=DEMO_MODELS[2] if agent else model,
                 stream=stream or failure == "chunk" or cancel == "break",
                 failure=failure,
                 cancel=cancel,
                 question=rng.choice(_QUESTIONS),
                 jitter=rng.lognormvariate(0.0, 0.35),
+                agent=agent,
             )
         )
     return plans
 
 
-def _chain(plan: _Plan) -> Runnable[dict[str, Any], str]:
-    """The plan's chain, its model with the plan's latency and failure knobs."""
+def _chain(plan: _Plan) -> Runnable[Any, Any]:
+    """The plan's chain (or agent), its model with the plan's latency and failure knobs."""
     model = plan.model
     kwargs: dict[str, Any] = {}
     if plan.failure == "fail":
@@ -178,9 +186,26 @@ def _chain(plan: _Plan) -> Runnable[dict[str, Any], str]:
         "time_per_token": model.time_per_token * plan.jitter,
         **kwargs,
     }
+    if plan.agent:
+        return build_agent(EchoChatModel(**knobs, tool_calls=agent_tool_calls(plan.question)))
     if model.chat:
         return build_chat_chain(EchoChatModel(**knobs))
     return build_chain(EchoLLM(**knobs))
+
+
+async def _invoke(plan: _Plan, chain: Any, config: RunnableConfig) -> tuple[int, Any]:
+    """A request that is not streamed: (characters received, the agent's answer or None)."""
+    if plan.agent:
+        answer = await chain.ainvoke(plan.question, config=config)
+        return len(answer.text), answer
+    coroutine = chain.ainvoke({"question": plan.question}, config=config)
+    if plan.cancel == "deadline":
+        # Half-way through the model's answer: the model run is cancelled.
+        model = plan.model
+        answer_time = model.time_to_first_token + model.time_per_token * model.n
+        deadline = 0.02 + answer_time * plan.jitter / 2
+        return len(await asyncio.wait_for(coroutine, timeout=deadline)), None
+    return len(await coroutine), None
 
 
 async def _one(
@@ -193,6 +218,7 @@ async def _one(
     chain = _chain(plan)
     prompt_tokens = _prompt_tokens(plan.model, plan.question)
     received = 0
+    agent_usage = None
     outcome = "ok"
     started = time.perf_counter()
     with tracer.start_as_current_span(
@@ -211,16 +237,7 @@ async def _one(
                 finally:
                     await stream.aclose()  # type: ignore[attr-defined]
             else:
-                coroutine = chain.ainvoke({"question": plan.question}, config=config)
-                if plan.cancel == "deadline":
-                    # Half-way through the model's answer: the model run is cancelled.
-                    model = plan.model
-                    answer_time = model.time_to_first_token + model.time_per_token * model.n
-                    deadline = 0.02 + answer_time * plan.jitter / 2
-                    answer = await asyncio.wait_for(coroutine, timeout=deadline)
-                else:
-                    answer = await coroutine
-                received = len(answer)
+                received, agent_usage = await _invoke(plan, chain, config)
         except (asyncio.TimeoutError, asyncio.CancelledError):
             outcome = "cancelled"
         except Exception as exc:
@@ -236,6 +253,10 @@ async def _one(
     result.ok += outcome == "ok"
     result.errors += outcome == "error"
     result.cancelled += outcome == "cancelled"
+    if agent_usage is not None:  # the agent's model calls reported their usage
+        result.extra_model_calls += agent_usage.model_calls - 1
+        prompt_tokens = agent_usage.input_tokens
+        received = agent_usage.output_tokens
     if plan.failure != "fail":
         result.unreported += outcome != "ok"
         result.input_tokens += prompt_tokens
