@@ -51,6 +51,28 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", "-m", "not stress", *session.posargs)
 
 
+# The langchain-core range we support (pyproject: langchain-core>=0.3), at both ends.
+LANGCHAIN_CORE_BOUNDS = {"lowest": "langchain-core==0.3.0", "newest": "langchain-core"}
+
+
+@nox.session
+@nox.parametrize("bound", list(LANGCHAIN_CORE_BOUNDS))
+def langchain_bounds(session: nox.Session, bound: str) -> None:
+    """Context propagation (it patches LangChain) against the lowest and newest langchain-core."""
+    install_project(session)
+    session.install(*group("tests"))
+    session.install("--upgrade", LANGCHAIN_CORE_BOUNDS[bound])
+    session.run(
+        "pytest",
+        "tests/callbacks/test_context.py",
+        "-p",
+        "no:cacheprovider",
+        "-W",
+        "ignore::DeprecationWarning",  # old langchain-core on new pydantic
+        *session.posargs,
+    )
+
+
 @nox.session
 def stress(session: nox.Session) -> None:
     """The heavy sizes of the reliability tests."""

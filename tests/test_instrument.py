@@ -22,22 +22,22 @@ from langchain_otel import (
 )
 from langchain_otel._demo import build_chain
 from langchain_otel.llms import EchoLLM
-from langchain_otel.testing import Telemetry, capture_telemetry
+from langchain_otel.testing import CapturedTelemetry, capture_telemetry
 
 
 @pytest.fixture(name="telemetry")
-def _telemetry() -> Iterator[Telemetry]:
+def _telemetry() -> Iterator[CapturedTelemetry]:
     with capture_telemetry(strict=True, use_genai_prices=False) as telemetry:
         yield telemetry
         if is_instrumented():
             uninstrument()
 
 
-def _llm_spans(telemetry: Telemetry) -> list[str]:
+def _llm_spans(telemetry: CapturedTelemetry) -> list[str]:
     return [s.name for s in telemetry.spans if s.name.startswith("text_completion")]
 
 
-def test_runs_without_callbacks_are_traced(telemetry: Telemetry) -> None:
+def test_runs_without_callbacks_are_traced(telemetry: CapturedTelemetry) -> None:
     """Once instrumented, a chain with no callbacks yields its whole span tree."""
     assert instrument(handler=telemetry.handler) is telemetry.handler
     build_chain(EchoLLM(n=3)).invoke({"question": "q"})
@@ -56,7 +56,7 @@ def test_runs_without_callbacks_are_traced(telemetry: Telemetry) -> None:
     assert not is_instrumented()
 
 
-def test_instrument_twice_gives_one_span_per_run(telemetry: Telemetry) -> None:
+def test_instrument_twice_gives_one_span_per_run(telemetry: CapturedTelemetry) -> None:
     """A second instrument() is a warned no-op returning the installed handler."""
     first = instrument(handler=telemetry.handler)
     second = instrument(handler=OTelCallbackHandler(use_genai_prices=False))
@@ -66,7 +66,7 @@ def test_instrument_twice_gives_one_span_per_run(telemetry: Telemetry) -> None:
     assert any(e["event"] == "langchain_otel.already_instrumented" for e in telemetry.logs)
 
 
-def test_explicit_handler_while_instrumented_is_not_doubled(telemetry: Telemetry) -> None:
+def test_explicit_handler_while_instrumented_is_not_doubled(telemetry: CapturedTelemetry) -> None:
     """Passing an OTelCallbackHandler explicitly while instrumented: one span per run."""
     instrument(handler=telemetry.handler)
     EchoLLM(n=2).invoke("abc", config={"callbacks": [telemetry.handler]})
@@ -78,7 +78,7 @@ def test_explicit_handler_while_instrumented_is_not_doubled(telemetry: Telemetry
     assert _llm_spans(telemetry) == ["text_completion echo"]
 
 
-def test_threads_started_before_instrument_see_it(telemetry: Telemetry) -> None:
+def test_threads_started_before_instrument_see_it(telemetry: CapturedTelemetry) -> None:
     """The global handler is process-wide, not bound to the instrumenting thread's context."""
     go, done = threading.Event(), threading.Event()
 
@@ -96,7 +96,7 @@ def test_threads_started_before_instrument_see_it(telemetry: Telemetry) -> None:
     assert _llm_spans(telemetry) == ["text_completion echo"]
 
 
-async def test_async_runs_are_traced(telemetry: Telemetry) -> None:
+async def test_async_runs_are_traced(telemetry: CapturedTelemetry) -> None:
     """Async runs get the global handler too."""
     instrument(handler=telemetry.handler)
     await build_chain(EchoLLM(n=3)).ainvoke({"question": "q"})
@@ -104,13 +104,13 @@ async def test_async_runs_are_traced(telemetry: Telemetry) -> None:
     assert telemetry.handler.open_runs == 0
 
 
-def test_uninstrument_when_not_instrumented_warns(telemetry: Telemetry) -> None:
+def test_uninstrument_when_not_instrumented_warns(telemetry: CapturedTelemetry) -> None:
     """uninstrument() without instrument() is a warned no-op."""
     uninstrument()
     assert [e["event"] for e in telemetry.logs] == ["langchain_otel.not_instrumented"]
 
 
-def test_instrumentor_and_entry_point(telemetry: Telemetry) -> None:
+def test_instrumentor_and_entry_point(telemetry: CapturedTelemetry) -> None:
     """The entry point named langchain_otel loads the instrumentor, which instruments."""
     (entry,) = [
         e for e in entry_points(group="opentelemetry_instrumentor") if e.name == "langchain_otel"
@@ -126,7 +126,7 @@ def test_instrumentor_and_entry_point(telemetry: Telemetry) -> None:
     assert _llm_spans(telemetry) == ["text_completion echo"]
 
 
-def test_instrument_builds_a_handler_from_options(telemetry: Telemetry) -> None:
+def test_instrument_builds_a_handler_from_options(telemetry: CapturedTelemetry) -> None:
     """Without handler=, instrument() builds one from the handler's keyword options."""
     handler = instrument(
         tracer_provider=telemetry.tracer_provider,

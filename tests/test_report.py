@@ -439,3 +439,18 @@ def test_fuzz_truncated_files(data: st.DataObject) -> None:
     assert len(report.records) >= whole_lines
     assert report.skipped_lines <= 1
     render_html(report)
+
+
+def test_failed_waterfalls_are_capped_with_a_notice() -> None:
+    """Thousands of failed traces do not make a page that will not open: 200, then a note."""
+    from langchain_otel._report import Report, TraceSpan
+    from langchain_otel._report._html import MAX_FAILED
+
+    spans = [
+        TraceSpan(f"{i:032x}", f"{i:016x}", None, f"req {i}", i * _NS, i * _NS + 1000, "error")
+        for i in range(MAX_FAILED + 3)
+    ]
+    page = render_html(Report(Path("d"), [], [], spans=spans), slowest=0)
+    assert page.count("<article class='trace'") == MAX_FAILED
+    assert f"{MAX_FAILED + 3} more traces that erred or were cancelled" in page
+    assert "3 more failed traces are left out" in page

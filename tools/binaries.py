@@ -80,6 +80,9 @@ AGENT_COMPONENTS = {
     ],
     "extensions": [f"{CONTRIB}/extension/healthcheckextension {AGENT_RELEASE}"],
 }
+# loadbalancingexporter v0.161.0 requires aws-sdk-go-v2/service/servicediscovery v1.48.0 (its
+# AWS Cloud Map resolver), whose zip the module proxy does not serve (403); v1.49.0 it does.
+AGENT_EXTRA_REQUIRES = ["github.com/aws/aws-sdk-go-v2/service/servicediscovery v1.49.0"]
 
 
 @dataclass(frozen=True)
@@ -93,13 +96,14 @@ class Binary:
     package: str = ""
     components: dict[str, list[str]] | None = None
     builder_version: str = ""
+    extra_requires: tuple[str, ...] = ()
 
     @property
     def tag(self) -> str:
         """`VERSION`, plus a hash of the manifest for Collector distributions."""
         if self.components is None:
             return self.version
-        digest = hashlib.sha256(manifest(self, "").encode()).hexdigest()[:8]
+        digest = hashlib.sha256((manifest(self, "") + go_mod(self)).encode()).hexdigest()[:8]
         return f"{self.version}-{digest}"
 
     @property
@@ -122,6 +126,7 @@ BINARIES = {
         "collector",
         components=AGENT_COMPONENTS,
         builder_version=AGENT_RELEASE,
+        extra_requires=tuple(AGENT_EXTRA_REQUIRES),
     ),
     "prometheus": Binary(
         "prometheus",
@@ -211,6 +216,7 @@ def go_mod(binary: Binary) -> str:
     requires = [module for modules in binary.components.values() for module in modules]
     requires += [f"{CORE}/otelcol {release}", f"{CORE}/service {release}"]
     requires += [f"{CORE}/confmap/provider/{name} {STABLE[release]}" for name in PROVIDERS]
+    requires += binary.extra_requires
     lines = "".join(f"\t{module}\n" for module in requires)
     return f"module github.com/langchain-otel/{binary.name}\n\ngo 1.25\n\nrequire (\n{lines})\n"
 

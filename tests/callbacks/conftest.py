@@ -7,13 +7,13 @@ import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 
 from langchain_otel import ModelPrice
-from langchain_otel.testing import FakeClock, Telemetry, capture_telemetry, fake_clock
+from langchain_otel.testing import CapturedTelemetry, FakeClock, capture_telemetry, fake_clock
 
 ECHO_PRICE = ModelPrice(input_per_million=1.0, output_per_million=2.0)
 
 
 @pytest.fixture(name="telemetry")
-def _telemetry() -> Iterator[Telemetry]:
+def _telemetry() -> Iterator[CapturedTelemetry]:
     """A strict handler (our bugs raise) wired to in-memory providers."""
     with capture_telemetry(strict=True, prices={"echo": ECHO_PRICE}) as telemetry:
         yield telemetry

@@ -11,7 +11,7 @@ from langchain_core.language_models.fake_chat_models import (
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from opentelemetry.trace import SpanKind
 
-from langchain_otel.testing import FakeClock, Telemetry
+from langchain_otel.testing import CapturedTelemetry, FakeClock
 from tests.callbacks.conftest import Ticker
 
 
@@ -47,7 +47,7 @@ class _OpenAILikeChat(GenericFakeChatModel):
         return params
 
 
-def test_chat_span_from_usage_and_response_metadata(telemetry: Telemetry) -> None:
+def test_chat_span_from_usage_and_response_metadata(telemetry: CapturedTelemetry) -> None:
     """usage_metadata and response_metadata fill usage, response model, id, finish reason."""
     model = GenericFakeChatModel(messages=iter([_reply()]))
     model.invoke(
@@ -77,7 +77,7 @@ def test_chat_span_from_usage_and_response_metadata(telemetry: Telemetry) -> Non
     assert tokens == {"input": 7, "output": 3}
 
 
-def test_ls_params_map_provider_and_model(telemetry: Telemetry) -> None:
+def test_ls_params_map_provider_and_model(telemetry: CapturedTelemetry) -> None:
     """ls_provider maps onto the conventions' provider names; ls_model_name is the model."""
     model = _OpenAILikeChat(messages=iter([_reply()]))
     model.invoke("hi", config={"callbacks": [telemetry.handler]})
@@ -90,7 +90,9 @@ def test_ls_params_map_provider_and_model(telemetry: Telemetry) -> None:
     assert attrs["gen_ai.request.max_tokens"] == 64
 
 
-def test_chat_stream_without_usage_is_estimated(telemetry: Telemetry, clock: FakeClock) -> None:
+def test_chat_stream_without_usage_is_estimated(
+    telemetry: CapturedTelemetry, clock: FakeClock
+) -> None:
     """A stream without reported usage is counted (4 characters a token) and flagged."""
     model = GenericFakeChatModel(messages=iter([AIMessage(content="hello there world")]))
     ticker = Ticker(clock, start=0.5, per_token=0.125)
@@ -108,7 +110,7 @@ def test_chat_stream_without_usage_is_estimated(telemetry: Telemetry, clock: Fak
     assert event["ttft_s"] == attrs["gen_ai.response.time_to_first_chunk"]
 
 
-async def test_fake_list_chat_model_async(telemetry: Telemetry) -> None:
+async def test_fake_list_chat_model_async(telemetry: CapturedTelemetry) -> None:
     """FakeListChatModel through ainvoke: a chat span, estimated usage, no open runs."""
     model = FakeListChatModel(responses=["a b c d"])
     await model.ainvoke("hello you", config={"callbacks": [telemetry.handler]})

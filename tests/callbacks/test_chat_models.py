@@ -53,6 +53,7 @@ class TestEchoChatModel:
         attrs = _attrs(t)
         assert attrs["name"] == "chat echo-chat"
         assert attrs["gen_ai.operation.name"] == "chat"
+        assert attrs["gen_ai.provider.name"] == "echo"
         assert attrs["gen_ai.request.model"] == "echo-chat"
         assert attrs["gen_ai.response.model"] == "echo-chat"
         assert attrs["gen_ai.response.finish_reasons"] == ("length",)
@@ -106,6 +107,7 @@ class TestOpenAICompatibleChatModel:
                 [c async for c in http_chat.astream("hello world", config=config)]
         attrs = _attrs(t)
         assert attrs["name"] == "chat chat-test"
+        assert attrs["gen_ai.provider.name"] == "openai_compatible"
         assert attrs["gen_ai.request.model"] == "chat-test"
         assert attrs["gen_ai.request.max_tokens"] == 32
         assert attrs["gen_ai.request.temperature"] == 0.5

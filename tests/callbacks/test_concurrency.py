@@ -10,10 +10,10 @@ import anyio
 
 from langchain_otel._demo import build_chain
 from langchain_otel.llms import EchoLLM
-from langchain_otel.testing import Telemetry
+from langchain_otel.testing import CapturedTelemetry
 
 
-def _check_trees(telemetry: Telemetry, runs: int) -> None:
+def _check_trees(telemetry: CapturedTelemetry, runs: int) -> None:
     """Each chain run is one trace: its LLM span's root is its own RunnableSequence."""
     spans = telemetry.spans
     by_id = {s.context.span_id: s for s in spans}
@@ -32,7 +32,7 @@ def _check_trees(telemetry: Telemetry, runs: int) -> None:
             assert by_id[span.parent.span_id].context.trace_id == span.context.trace_id
 
 
-async def test_300_concurrent_astreams_on_one_loop(telemetry: Telemetry) -> None:
+async def test_300_concurrent_astreams_on_one_loop(telemetry: CapturedTelemetry) -> None:
     """300 interleaved chain.astream runs: 300 separate traces, each TTFT recorded."""
     chain = build_chain(EchoLLM(n=8, time_per_token=0.001))
 
@@ -54,7 +54,7 @@ async def test_300_concurrent_astreams_on_one_loop(telemetry: Telemetry) -> None
     assert telemetry.handler.internal_errors == 0
 
 
-def test_40_threads_batch_8_with_one_handler(telemetry: Telemetry) -> None:
+def test_40_threads_batch_8_with_one_handler(telemetry: CapturedTelemetry) -> None:
     """40 threads each calling batch(8) with one shared handler: 320 separate traces."""
     chain = build_chain(EchoLLM(n=5))
     errors: list[BaseException] = []
@@ -81,7 +81,9 @@ def test_40_threads_batch_8_with_one_handler(telemetry: Telemetry) -> None:
     assert duration.count == 320
 
 
-async def test_20_cancelled_plus_20_closed_streams_end_40_spans(telemetry: Telemetry) -> None:
+async def test_20_cancelled_plus_20_closed_streams_end_40_spans(
+    telemetry: CapturedTelemetry,
+) -> None:
     """Cancelled tasks and consumers closing streams early: 40 ended LLM spans, cancelled."""
     chain = build_chain(EchoLLM(n=30, time_per_token=0.01))
     started = asyncio.Event()
@@ -122,7 +124,7 @@ async def test_20_cancelled_plus_20_closed_streams_end_40_spans(telemetry: Telem
     assert telemetry.handler.open_runs == 0
 
 
-async def test_chain_stream_closed_early_ends_everything(telemetry: Telemetry) -> None:
+async def test_chain_stream_closed_early_ends_everything(telemetry: CapturedTelemetry) -> None:
     """Closing a chain's astream early: inner streams end when the loop finalizes them."""
     chain = build_chain(EchoLLM(n=30))
     stream = chain.astream({"question": "q"}, config={"callbacks": [telemetry.handler]})
@@ -138,7 +140,7 @@ async def test_chain_stream_closed_early_ends_everything(telemetry: Telemetry) -
     assert {s.attributes["langchain_otel.outcome"] for s in telemetry.spans} <= {"ok", "cancelled"}
 
 
-async def test_anyio_cancel_scope_is_cancellation(telemetry: Telemetry) -> None:
+async def test_anyio_cancel_scope_is_cancellation(telemetry: CapturedTelemetry) -> None:
     """An anyio cancel scope cancelling a stream mid-way ends the span as cancelled."""
     llm = EchoLLM(n=50, time_per_token=0.01)
     chunks = 0

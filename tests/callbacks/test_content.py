@@ -15,7 +15,7 @@ from langchain_otel.environment_variables import (
 )
 from langchain_otel.exceptions import ConfigurationError
 from langchain_otel.llms import EchoLLM
-from langchain_otel.testing import Telemetry, capture_telemetry
+from langchain_otel.testing import CapturedTelemetry, capture_telemetry
 
 CONTENT_KEYS = {"gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.system_instructions"}
 
@@ -26,7 +26,7 @@ def add(a: int, b: int) -> int:
     return a + b
 
 
-def _assert_metrics_clean(t: Telemetry) -> None:
+def _assert_metrics_clean(t: CapturedTelemetry) -> None:
     for points in t.metrics().values():
         for point in points:
             assert set(point.attributes) <= sc.METRIC_ATTRIBUTES

@@ -27,7 +27,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from langchain_otel import instrument, uninstrument
 from langchain_otel.callbacks import _propagation
 from langchain_otel.llms import EchoLLM
-from langchain_otel.testing import Telemetry
+from langchain_otel.testing import CapturedTelemetry
 
 _APP = "app"
 
@@ -139,7 +139,7 @@ def _parent_name(spans: tuple[ReadableSpan, ...], name: str) -> list[str]:
 
 
 @pytest.fixture(name="app_tracer")
-def _app_tracer(telemetry: Telemetry, monkeypatch: pytest.MonkeyPatch) -> trace.Tracer:
+def _app_tracer(telemetry: CapturedTelemetry, monkeypatch: pytest.MonkeyPatch) -> trace.Tracer:
     """User spans go to the same in-memory provider as ours."""
     tracer = telemetry.tracer_provider.get_tracer(_APP)
     monkeypatch.setattr(trace, "get_tracer", lambda *a, **k: tracer)
@@ -162,7 +162,7 @@ def _under_request(app_tracer: trace.Tracer, run: Any) -> Any:
     return result
 
 
-def test_invoke_nests_user_spans(telemetry: Telemetry, app_tracer: trace.Tracer) -> None:
+def test_invoke_nests_user_spans(telemetry: CapturedTelemetry, app_tracer: trace.Tracer) -> None:
     """invoke: spans in a step, a tool (called from a lambda) and a model call nest."""
     config = {"callbacks": [telemetry.handler]}
     assert _under_request(app_tracer, lambda: _chain().invoke("abc", config=config)) == "abc"
@@ -170,7 +170,9 @@ def test_invoke_nests_user_spans(telemetry: Telemetry, app_tracer: trace.Tracer)
     assert _parent_name(telemetry.spans, "RunnableSequence") == ["request"]
 
 
-async def test_ainvoke_nests_user_spans(telemetry: Telemetry, app_tracer: trace.Tracer) -> None:
+async def test_ainvoke_nests_user_spans(
+    telemetry: CapturedTelemetry, app_tracer: trace.Tracer
+) -> None:
     """ainvoke: sync steps run in LangChain's thread pool and still nest."""
     config = {"callbacks": [telemetry.handler]}
     with app_tracer.start_as_current_span("request") as request:
@@ -180,7 +182,7 @@ async def test_ainvoke_nests_user_spans(telemetry: Telemetry, app_tracer: trace.
 
 
 def test_batch_nests_and_leaves_no_span_current(
-    telemetry: Telemetry, app_tracer: trace.Tracer
+    telemetry: CapturedTelemetry, app_tracer: trace.Tracer
 ) -> None:
     """batch: every input's spans nest; nothing stays current in the caller's thread.
 
@@ -199,7 +201,7 @@ def test_batch_nests_and_leaves_no_span_current(
     assert trace.get_current_span() is trace.INVALID_SPAN
 
 
-async def test_abatch_nests(telemetry: Telemetry, app_tracer: trace.Tracer) -> None:
+async def test_abatch_nests(telemetry: CapturedTelemetry, app_tracer: trace.Tracer) -> None:
     """abatch: the same, on the event loop."""
     config = {"callbacks": [telemetry.handler], "max_concurrency": 1}
     await _chain().abatch(["a", "b"], config=config)
@@ -209,7 +211,7 @@ async def test_abatch_nests(telemetry: Telemetry, app_tracer: trace.Tracer) -> N
 
 
 def test_stream_nests_and_never_leaks_between_chunks(
-    telemetry: Telemetry, app_tracer: trace.Tracer
+    telemetry: CapturedTelemetry, app_tracer: trace.Tracer
 ) -> None:
     """stream: the model span is current in each step of the stream, not in the consumer."""
     config = {"callbacks": [telemetry.handler]}
@@ -220,7 +222,7 @@ def test_stream_nests_and_never_leaks_between_chunks(
 
 
 async def test_astream_nests_and_never_leaks_between_chunks(
-    telemetry: Telemetry, app_tracer: trace.Tracer
+    telemetry: CapturedTelemetry, app_tracer: trace.Tracer
 ) -> None:
     """astream: the same, one ``__anext__`` at a time."""
     config = {"callbacks": [telemetry.handler]}
@@ -230,7 +232,7 @@ async def test_astream_nests_and_never_leaks_between_chunks(
     _assert_nesting(telemetry.spans, chunks=True)
 
 
-async def test_astream_events_nests(telemetry: Telemetry, app_tracer: trace.Tracer) -> None:
+async def test_astream_events_nests(telemetry: CapturedTelemetry, app_tracer: trace.Tracer) -> None:
     """astream_events: the same nesting."""
     config = {"callbacks": [telemetry.handler]}
     with app_tracer.start_as_current_span("request") as request:
@@ -239,7 +241,9 @@ async def test_astream_events_nests(telemetry: Telemetry, app_tracer: trace.Trac
     _assert_nesting(telemetry.spans, chunks=True)
 
 
-async def test_model_alone_sync_and_async(telemetry: Telemetry, app_tracer: trace.Tracer) -> None:
+async def test_model_alone_sync_and_async(
+    telemetry: CapturedTelemetry, app_tracer: trace.Tracer
+) -> None:
     """A model called directly: its call sees its span, on every path."""
     llm, config = _SpanningLLM(n=2), {"callbacks": [telemetry.handler]}
     with app_tracer.start_as_current_span("request") as request:
@@ -251,7 +255,9 @@ async def test_model_alone_sync_and_async(telemetry: Telemetry, app_tracer: trac
     assert _parent_name(telemetry.spans, "model-io") == ["text_completion echo"] * 4
 
 
-def test_parallel_branches_and_retriever(telemetry: Telemetry, app_tracer: trace.Tracer) -> None:
+def test_parallel_branches_and_retriever(
+    telemetry: CapturedTelemetry, app_tracer: trace.Tracer
+) -> None:
     """RunnableParallel branches run in threads; a retriever's lookup nests under it."""
     parallel = RunnableParallel(
         left=RunnableLambda(_step).with_config(run_name="step"), docs=_Docs()
@@ -261,7 +267,9 @@ def test_parallel_branches_and_retriever(telemetry: Telemetry, app_tracer: trace
     assert _parent_name(telemetry.spans, "vector-query") == ["retrieval _Docs"]
 
 
-async def test_chat_model_call_nests(telemetry: Telemetry, app_tracer: trace.Tracer) -> None:
+async def test_chat_model_call_nests(
+    telemetry: CapturedTelemetry, app_tracer: trace.Tracer
+) -> None:
     """A chat model's generate path is covered too (``_generate_with_cache``)."""
 
     class Chat(GenericFakeChatModel):
@@ -273,7 +281,7 @@ async def test_chat_model_call_nests(telemetry: Telemetry, app_tracer: trace.Tra
     assert _parent_name(telemetry.spans, "chat-io") == ["chat generic-fake-chat-model"]
 
 
-def test_with_instrument(telemetry: Telemetry, app_tracer: trace.Tracer) -> None:
+def test_with_instrument(telemetry: CapturedTelemetry, app_tracer: trace.Tracer) -> None:
     """instrument(): the same nesting with no callbacks passed."""
     instrument(handler=telemetry.handler)
     try:
@@ -283,7 +291,7 @@ def test_with_instrument(telemetry: Telemetry, app_tracer: trace.Tracer) -> None
     _assert_nesting(telemetry.spans)
 
 
-def test_uninstrument_undoes_the_patches(telemetry: Telemetry) -> None:
+def test_uninstrument_undoes_the_patches(telemetry: CapturedTelemetry) -> None:
     """uninstrument() restores LangChain as it was; the next handler patches again."""
     from langchain_core.language_models.llms import BaseLLM
     from langchain_core.runnables import config as lc_config
@@ -301,7 +309,7 @@ def test_uninstrument_undoes_the_patches(telemetry: Telemetry) -> None:
 class TestCallerContextUntouched:
     """However a run ends, the caller's current span is what it was."""
 
-    async def test_error(self, telemetry: Telemetry, app_tracer: trace.Tracer) -> None:
+    async def test_error(self, telemetry: CapturedTelemetry, app_tracer: trace.Tracer) -> None:
         """A run that raises."""
         chain = _chain(EchoLLM(n=3, fail_with=KeyError("boom")))
         with app_tracer.start_as_current_span("request") as request:
@@ -312,7 +320,9 @@ class TestCallerContextUntouched:
             assert trace.get_current_span() is request
         assert telemetry.handler.open_runs == 0
 
-    async def test_cancelled_task(self, telemetry: Telemetry, app_tracer: trace.Tracer) -> None:
+    async def test_cancelled_task(
+        self, telemetry: CapturedTelemetry, app_tracer: trace.Tracer
+    ) -> None:
         """A task cancelled mid-stream."""
         llm = _SpanningLLM(n=50, time_per_token=0.01)
         started = asyncio.Event()
@@ -330,7 +340,9 @@ class TestCallerContextUntouched:
             assert trace.get_current_span() is request
         assert telemetry.handler.open_runs == 0
 
-    def test_stream_broken_out_of(self, telemetry: Telemetry, app_tracer: trace.Tracer) -> None:
+    def test_stream_broken_out_of(
+        self, telemetry: CapturedTelemetry, app_tracer: trace.Tracer
+    ) -> None:
         """A sync stream abandoned after one chunk, then dropped and collected."""
         with app_tracer.start_as_current_span("request") as request:
             stream = _chain(_SpanningLLM(n=9)).stream(
@@ -345,7 +357,7 @@ class TestCallerContextUntouched:
         assert telemetry.handler.open_runs == 0
 
     async def test_astream_closed_from_another_task(
-        self, telemetry: Telemetry, app_tracer: trace.Tracer
+        self, telemetry: CapturedTelemetry, app_tracer: trace.Tracer
     ) -> None:
         """An async stream read in one task and closed from another."""
         llm = _SpanningLLM(n=9)
@@ -358,7 +370,7 @@ class TestCallerContextUntouched:
         assert span.attributes["langchain_otel.outcome"] == "cancelled"
 
     async def test_astream_dropped_and_collected(
-        self, telemetry: Telemetry, app_tracer: trace.Tracer
+        self, telemetry: CapturedTelemetry, app_tracer: trace.Tracer
     ) -> None:
         """An async stream dropped mid-way: the loop finalizes it; nothing leaks."""
         with app_tracer.start_as_current_span("request") as request:
@@ -378,7 +390,7 @@ class TestCallerContextUntouched:
 class TestBadInput:
     """Odd callbacks degrade telemetry, never the app or the caller's context."""
 
-    def test_unknown_parent_and_double_start(self, telemetry: Telemetry) -> None:
+    def test_unknown_parent_and_double_start(self, telemetry: CapturedTelemetry) -> None:
         """A run under an unknown parent and a run id started twice still get spans."""
         from uuid import uuid4
 
@@ -391,3 +403,14 @@ class TestBadInput:
         assert trace.get_current_span() is before
         assert [s.name for s in telemetry.spans] == ["a", "a"]
         assert handler.open_runs == 0
+
+
+def test_every_boundary_is_patched() -> None:
+    """Each patch target exists in the installed langchain-core (run at both range ends)."""
+    from langchain_core.runnables import config as lc_config
+
+    _propagation.install()
+    for module_name, class_name, name, _ in _propagation._TARGETS:
+        owner = getattr(__import__(module_name, fromlist=[class_name]), class_name)
+        assert hasattr(owner.__dict__[name], "__wrapped__"), f"{class_name}.{name}"
+    assert hasattr(lc_config._set_config_context, "__wrapped__")

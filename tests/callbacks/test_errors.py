@@ -13,10 +13,10 @@ from langchain_otel import OTelCallbackHandler
 from langchain_otel._demo import build_chain
 from langchain_otel.exceptions import LLMTimeoutError
 from langchain_otel.llms import EchoLLM
-from langchain_otel.testing import FakeClock, Telemetry, capture_telemetry
+from langchain_otel.testing import CapturedTelemetry, FakeClock, capture_telemetry
 
 
-def test_llm_error_span_metric_and_log(telemetry: Telemetry) -> None:
+def test_llm_error_span_metric_and_log(telemetry: CapturedTelemetry) -> None:
     """A failing model: status ERROR, exception event, error.type everywhere, llm.error."""
     llm = EchoLLM(n=3, fail_with=LLMTimeoutError("slow"))
     with pytest.raises(LLMTimeoutError):
@@ -40,7 +40,7 @@ def test_llm_error_span_metric_and_log(telemetry: Telemetry) -> None:
     assert telemetry.handler.open_runs == 0
 
 
-def test_error_mid_stream_in_a_chain(telemetry: Telemetry) -> None:
+def test_error_mid_stream_in_a_chain(telemetry: CapturedTelemetry) -> None:
     """A stream failing at chunk 2: the LLM and its chain end in error; registry empty."""
     chain = build_chain(EchoLLM(n=10, error_on_chunk=2))
     with pytest.raises(RuntimeError):
@@ -53,7 +53,7 @@ def test_error_mid_stream_in_a_chain(telemetry: Telemetry) -> None:
     assert telemetry.handler.open_runs == 0
 
 
-def test_ttl_sweep_ends_abandoned_runs(telemetry: Telemetry, clock: FakeClock) -> None:
+def test_ttl_sweep_ends_abandoned_runs(telemetry: CapturedTelemetry, clock: FakeClock) -> None:
     """A run whose end never comes is ended as abandoned once its TTL has passed."""
     with capture_telemetry(strict=True, run_ttl=30.0, use_genai_prices=False) as t:
         handler = t.handler
@@ -75,7 +75,7 @@ def test_ttl_sweep_ends_abandoned_runs(telemetry: Telemetry, clock: FakeClock) -
         assert handler.orphan_callbacks == 1
 
 
-def test_registry_is_bounded(telemetry: Telemetry) -> None:
+def test_registry_is_bounded(telemetry: CapturedTelemetry) -> None:
     """Beyond max_runs the oldest run is ended as abandoned."""
     with capture_telemetry(strict=True, max_runs=2, use_genai_prices=False) as t:
         ids = [uuid4() for _ in range(3)]
@@ -139,7 +139,7 @@ def test_garbage_callbacks_never_raise() -> None:
         assert len(reports) == 5
 
 
-def test_broken_logger_never_affects_the_chain(telemetry: Telemetry) -> None:
+def test_broken_logger_never_affects_the_chain(telemetry: CapturedTelemetry) -> None:
     """Even a logger that raises leaves the chain's result untouched."""
 
     class Broken:

@@ -12,7 +12,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from langchain_otel.callbacks import _core
 from langchain_otel.callbacks._chains import ChainSpan, classify_chain
 from langchain_otel.llms import EchoLLM
-from langchain_otel.testing import Telemetry
+from langchain_otel.testing import CapturedTelemetry
 
 
 @pytest.fixture(name="fold")
@@ -38,14 +38,14 @@ def _chain() -> Any:
     return (RunnableLambda(lambda x: x) | inner).with_config(run_name="outer")
 
 
-def test_nothing_is_folded_by_default(telemetry: Telemetry) -> None:
+def test_nothing_is_folded_by_default(telemetry: CapturedTelemetry) -> None:
     """Without an extension every chain run keeps its span."""
     _chain().invoke("hi", config={"callbacks": [telemetry.handler]})
     assert {"outer", "inner", "text_completion echo"} <= set(_by_name(telemetry.spans))
 
 
 def test_children_of_a_folded_run_go_to_the_nearest_kept_span(
-    telemetry: Telemetry, fold: set[str]
+    telemetry: CapturedTelemetry, fold: set[str]
 ) -> None:
     """A folded run has no span; its children are parented to its kept ancestor."""
     fold.add("inner")
@@ -58,7 +58,7 @@ def test_children_of_a_folded_run_go_to_the_nearest_kept_span(
 
 
 def test_a_folded_root_leaves_its_children_under_the_callers_span(
-    telemetry: Telemetry, fold: set[str]
+    telemetry: CapturedTelemetry, fold: set[str]
 ) -> None:
     """Folded all the way up: the children nest under the span current at the call."""
     fold.update({"outer", "inner"})
@@ -73,7 +73,7 @@ def test_a_folded_root_leaves_its_children_under_the_callers_span(
 
 
 def test_a_folded_run_that_fails_or_is_abandoned_ends_cleanly(
-    telemetry: Telemetry, fold: set[str]
+    telemetry: CapturedTelemetry, fold: set[str]
 ) -> None:
     """Errors, sweeps and close() skip the folded run and end the rest."""
     fold.add("inner")

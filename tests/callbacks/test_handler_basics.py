@@ -9,7 +9,7 @@ from opentelemetry import trace
 from langchain_otel import OTelCallbackHandler
 from langchain_otel._demo import build_chain
 from langchain_otel.llms import EchoLLM
-from langchain_otel.testing import Telemetry, capture_telemetry
+from langchain_otel.testing import CapturedTelemetry, capture_telemetry
 
 
 def test_flags_and_copies() -> None:
@@ -24,7 +24,7 @@ def test_flags_and_copies() -> None:
     assert OTelCallbackHandler(strict=True, use_genai_prices=False).raise_error is True
 
 
-def test_current_context_untouched_after_batch(telemetry: Telemetry) -> None:
+def test_current_context_untouched_after_batch(telemetry: CapturedTelemetry) -> None:
     """batch() leaves no span current in the caller's thread (the peers' trap)."""
     before = trace.get_current_span()
     build_chain(EchoLLM(n=2)).batch(
@@ -55,7 +55,7 @@ def test_metadata_capture_is_opt_in() -> None:
             assert not [k for k in point.attributes if k.startswith("langchain.metadata")]
 
 
-def test_instrumentation_scope(telemetry: Telemetry) -> None:
+def test_instrumentation_scope(telemetry: CapturedTelemetry) -> None:
     """Spans come from the langchain_otel instrumentation scope with a schema URL."""
     EchoLLM(n=1).invoke("a", config={"callbacks": [telemetry.handler]})
     scope = telemetry.spans[0].instrumentation_scope
@@ -64,7 +64,7 @@ def test_instrumentation_scope(telemetry: Telemetry) -> None:
     assert scope.schema_url
 
 
-def test_choice_count_and_sampling_params(telemetry: Telemetry) -> None:
+def test_choice_count_and_sampling_params(telemetry: CapturedTelemetry) -> None:
     """OpenAI-named params in invocation params map onto gen_ai.request.*."""
     handler = telemetry.handler
     from uuid import uuid4

@@ -8,15 +8,15 @@ import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
 from langchain_otel.llms import EchoLLM
-from langchain_otel.testing import FakeClock, Telemetry
+from langchain_otel.testing import CapturedTelemetry, FakeClock
 from tests.callbacks.conftest import Ticker
 
 
-def _points(telemetry: Telemetry, name: str) -> list[Any]:
+def _points(telemetry: CapturedTelemetry, name: str) -> list[Any]:
     return telemetry.metrics()[name]
 
 
-def test_invoke_span_attributes(telemetry: Telemetry) -> None:
+def test_invoke_span_attributes(telemetry: CapturedTelemetry) -> None:
     """A non-streamed invoke gives one CLIENT span with every known attribute."""
     llm = EchoLLM(n=5)
     assert llm.invoke("hello world", config={"callbacks": [telemetry.handler]}) == "hello"
@@ -46,7 +46,7 @@ def test_invoke_span_attributes(telemetry: Telemetry) -> None:
     assert telemetry.handler.open_runs == 0
 
 
-def test_request_params_and_stop(telemetry: Telemetry) -> None:
+def test_request_params_and_stop(telemetry: CapturedTelemetry) -> None:
     """Stop sequences, a custom model name and tags land on the span."""
     llm = EchoLLM(n=50, model_name="echo-large")
     out = llm.invoke(
@@ -68,7 +68,7 @@ def test_request_params_and_stop(telemetry: Telemetry) -> None:
     assert "langchain_otel.cost.total" not in attrs  # echo-large has no price
 
 
-def test_metrics_exact(telemetry: Telemetry, clock: FakeClock) -> None:
+def test_metrics_exact(telemetry: CapturedTelemetry, clock: FakeClock) -> None:
     """Duration and token metrics carry exact values and only the allowed attributes."""
     ticker = Ticker(clock, start=0.25, per_token=0.0)
     EchoLLM(n=4).invoke("abcdefgh", config={"callbacks": [telemetry.handler, ticker]})
@@ -98,7 +98,7 @@ def test_metrics_exact(telemetry: Telemetry, clock: FakeClock) -> None:
     assert "gen_ai.client.operation.time_to_first_chunk" not in metrics
 
 
-def test_stream_ttfc_and_time_per_chunk(telemetry: Telemetry, clock: FakeClock) -> None:
+def test_stream_ttfc_and_time_per_chunk(telemetry: CapturedTelemetry, clock: FakeClock) -> None:
     """A stream records TTFT from span start and the mean time between chunks."""
     ticker = Ticker(clock, start=0.5, per_token=0.1)
     chunks = list(
@@ -121,7 +121,7 @@ def test_stream_ttfc_and_time_per_chunk(telemetry: Telemetry, clock: FakeClock) 
     assert duration.sum == pytest.approx(1.0)
 
 
-def test_log_event_fields(telemetry: Telemetry, clock: FakeClock) -> None:
+def test_log_event_fields(telemetry: CapturedTelemetry, clock: FakeClock) -> None:
     """One llm.end event per run with exactly the documented keys."""
     ticker = Ticker(clock, start=0.25, per_token=0.0)
     EchoLLM(n=2).invoke("hey", config={"callbacks": [telemetry.handler, ticker]})
@@ -154,7 +154,7 @@ def test_log_event_fields(telemetry: Telemetry, clock: FakeClock) -> None:
     }  # fmt: skip
 
 
-async def test_async_paths(telemetry: Telemetry) -> None:
+async def test_async_paths(telemetry: CapturedTelemetry) -> None:
     """ainvoke and astream produce the same spans as their sync twins."""
     llm = EchoLLM(n=3)
     assert await llm.ainvoke("abcdef", config={"callbacks": [telemetry.handler]}) == "abc"
@@ -167,7 +167,7 @@ async def test_async_paths(telemetry: Telemetry) -> None:
     assert telemetry.handler.open_runs == 0
 
 
-def test_batch_gives_one_span_per_prompt(telemetry: Telemetry) -> None:
+def test_batch_gives_one_span_per_prompt(telemetry: CapturedTelemetry) -> None:
     """batch() runs get one span each with their own usage."""
     EchoLLM(n=3).batch(["abcd", "xy"], config={"callbacks": [telemetry.handler]})
     usage = sorted(

@@ -76,3 +76,30 @@ async def test_astream_reports_usage_and_ttfc(openai_server: OpenAIServer) -> No
     (per_chunk,) = metrics["gen_ai.client.operation.time_per_output_chunk"]
     assert per_chunk.count == 1
     assert t.handler.open_runs == 0
+
+
+def _ids(span: object) -> tuple[str, str]:
+    context = span.get_span_context()  # type: ignore[attr-defined]
+    return f"{context.trace_id:032x}", f"{context.span_id:016x}"
+
+
+async def test_traceparent_parent_is_the_model_span(openai_server: OpenAIServer) -> None:
+    """Each request carries the model span as traceparent: invoke, ainvoke, stream, astream."""
+    from opentelemetry import trace
+
+    llm = OpenAICompatibleLLM(base_url=openai_server.base_url, model="gpt-test")
+    with capture_telemetry(strict=True, use_genai_prices=False) as t:
+        config = {"callbacks": [t.handler]}
+        request = t.tracer_provider.get_tracer("app").start_span("request")
+        with trace.use_span(request, end_on_exit=True):
+            llm.invoke("one", config=config)
+            await llm.ainvoke("two", config=config)
+            list(llm.stream("three", config=config))
+            [c async for c in llm.astream("four", config=config)]
+            assert trace.get_current_span() is request
+    llm.close()
+    await llm.aclose()
+    models = [s for s in t.spans if s.name.startswith("text_completion")]
+    assert len(models) == 4
+    sent = [tuple(r.headers["traceparent"].split("-")[1:3]) for r in openai_server.requests]
+    assert sent == [_ids(span) for span in models]  # (trace id, parent id) of each request

@@ -9,13 +9,13 @@ import pytest
 
 from langchain_otel._demo import build_chain
 from langchain_otel.llms import EchoLLM
-from langchain_otel.testing import Telemetry
+from langchain_otel.testing import CapturedTelemetry
 from tests.callbacks.test_concurrency import _check_trees
 
 pytestmark = pytest.mark.stress
 
 
-async def test_2000_concurrent_astreams(telemetry: Telemetry) -> None:
+async def test_2000_concurrent_astreams(telemetry: CapturedTelemetry) -> None:
     """2000 interleaved chain.astream runs on one loop: 2000 traces, nothing left open."""
     chain = build_chain(EchoLLM(n=6, time_per_token=0.001))
 
@@ -30,7 +30,7 @@ async def test_2000_concurrent_astreams(telemetry: Telemetry) -> None:
     assert telemetry.handler.internal_errors == 0
 
 
-def test_100_threads_batch_16(telemetry: Telemetry) -> None:
+def test_100_threads_batch_16(telemetry: CapturedTelemetry) -> None:
     """100 threads x batch(16) with one handler: 1600 separate traces."""
     chain = build_chain(EchoLLM(n=3))
     errors: list[BaseException] = []

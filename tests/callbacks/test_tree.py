@@ -14,7 +14,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from langchain_otel._demo import build_chain
 from langchain_otel.llms import EchoLLM
-from langchain_otel.testing import Telemetry
+from langchain_otel.testing import CapturedTelemetry
 
 
 class _Docs(BaseRetriever):
@@ -36,7 +36,7 @@ def _by_name(spans: tuple[ReadableSpan, ...]) -> dict[str, ReadableSpan]:
     return {s.name: s for s in spans}
 
 
-def test_prompt_llm_parser_tree(telemetry: Telemetry) -> None:
+def test_prompt_llm_parser_tree(telemetry: CapturedTelemetry) -> None:
     """prompt | llm | parser: a RunnableSequence root with three children in one trace."""
     assert build_chain(EchoLLM(n=6)).invoke(
         {"question": "q"}, config={"callbacks": [telemetry.handler]}
@@ -61,7 +61,7 @@ def test_prompt_llm_parser_tree(telemetry: Telemetry) -> None:
     assert telemetry.handler.open_runs == 0
 
 
-def test_nests_under_the_callers_span(telemetry: Telemetry) -> None:
+def test_nests_under_the_callers_span(telemetry: CapturedTelemetry) -> None:
     """With no parent run, the span current at start is the parent; it stays current."""
     tracer = telemetry.tracer_provider.get_tracer("app")
     with tracer.start_as_current_span("request") as outer:
@@ -73,7 +73,7 @@ def test_nests_under_the_callers_span(telemetry: Telemetry) -> None:
     assert spans["RunnableSequence"].parent.span_id == outer.get_span_context().span_id
 
 
-def test_tool_span(telemetry: Telemetry) -> None:
+def test_tool_span(telemetry: CapturedTelemetry) -> None:
     """A tool run is an execute_tool span with its name, description and call id."""
     call = {"name": "shout", "args": {"text": "hi"}, "id": "call-1", "type": "tool_call"}
     shout.invoke(call, config={"callbacks": [telemetry.handler]})
@@ -89,7 +89,7 @@ def test_tool_span(telemetry: Telemetry) -> None:
     assert "gen_ai.tool.call.arguments" not in attrs
 
 
-def test_tool_error_span(telemetry: Telemetry) -> None:
+def test_tool_error_span(telemetry: CapturedTelemetry) -> None:
     """A failing tool: status ERROR, error.type, exception event."""
 
     @tool
@@ -106,7 +106,7 @@ def test_tool_error_span(telemetry: Telemetry) -> None:
     assert [e.name for e in span.events] == ["exception"]
 
 
-def test_retriever_in_a_chain(telemetry: Telemetry) -> None:
+def test_retriever_in_a_chain(telemetry: CapturedTelemetry) -> None:
     """A retriever run is a retrieval CLIENT span under its chain."""
     chain = _Docs() | RunnableLambda(len)
     assert chain.invoke("what", config={"callbacks": [telemetry.handler]}) == 1

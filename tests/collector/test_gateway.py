@@ -147,7 +147,7 @@ def test_every_trace_lands_whole_on_one_gateway(
     for path, landed in zip(logs_files, (first, second), strict=True):
         assert _log_trace_ids(path) == roots & set(landed)
     accepted = [
-        gateway.own_metrics().get("otelcol_receiver_accepted_metric_points_total", 0.0)
+        gateway.own_metrics().get("otelcol_receiver_accepted_metric_points", 0.0)
         for gateway in topology.gateways
     ]
     record(
@@ -184,7 +184,7 @@ def test_one_gateway_killed(topology: Topology, request: pytest.FixtureRequest) 
         traces=len(expected),
         arrived_at_live_gateway_while_down=len(during_first),
         arrived_at_dead_gateway_while_down=len(during_second),
-        agent_send_failed_spans=queued.get("otelcol_exporter_send_failed_spans_total", 0.0),
+        agent_send_failed_spans=queued.get("otelcol_exporter_send_failed_spans", 0.0),
         agent_queue_size=queued.get("otelcol_exporter_queue_size", 0.0),
         arrived_at_restarted_gateway=len(second),
         lost_traces=len(expected) - len(first) - len(second),

@@ -32,6 +32,8 @@ __all__ = ["DEFAULT_SLOWEST", "render_html"]
 Measure = Callable[[Bucket], float | None]
 
 DEFAULT_SLOWEST = 5
+MAX_FAILED = 200
+"""At most this many waterfalls of failed traces (a page of 10,000 would not open)."""
 _KIND_LEGEND = (("model", "model call"), ("chain", "chain step"), ("tool", "tool"), ("app", "app"))
 
 
@@ -234,8 +236,14 @@ def _traces_section(traces: Sequence[Trace], slowest: int) -> str:
     if failed:
         parts += [
             f"<h2 id='failed'>{len(failed)} more traces that erred or were cancelled</h2>",
-            *(waterfall(trace) for trace in failed),
+            *(waterfall(trace) for trace in failed[:MAX_FAILED]),
         ]
+    if len(failed) > MAX_FAILED:
+        parts.append(
+            f"<p class='notice'>{len(failed) - MAX_FAILED} more failed traces are left out to "
+            f"keep the page light (errors first, then the longest, are shown); "
+            "<code>langchain-otel report DIR --json</code> lists them all.</p>"
+        )
     return "".join(parts)
 
 

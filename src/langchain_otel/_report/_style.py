@@ -134,5 +134,6 @@ main{padding:16px 12px 40px}
 .span .facts{flex:0 1 auto;margin-left:auto;max-width:100%}
 .span .track{flex:1 0 100%;order:3}
 .attrs{padding-left:8px}
+svg text{font-size:16px}
 .attrs th{width:40%}}
 """

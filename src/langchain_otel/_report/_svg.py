@@ -4,7 +4,8 @@ No script, no external asset. Colours are CSS classes of the page (``c0`` … ``
 model, each with a light and a dark value), so charts follow ``prefers-color-scheme``.
 Legends are HTML lists under the chart: they wrap on a phone instead of overlapping. Every
 chart is drawn in a 480 x 240 viewBox and scales to its column; the plot's left margin
-fits its longest y label.
+fits its longest y label, and on a phone the page's CSS enlarges the text in user units so
+it stays readable after the scaling.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from html import escape
 __all__ = ["Line", "fmt", "histogram", "line_chart", "ticks"]
 
 WIDTH, HEIGHT = 480, 240
-RIGHT, TOP, BOTTOM = 16, 22, 30
+RIGHT, TOP, BOTTOM = 16, 30, 30
 PLOT_H = HEIGHT - TOP - BOTTOM
-CHAR_W = 6.8  # width of a tick label character at the charts' font size
+CHAR_W = 8.8  # width of a tick label character at the largest font (16 units, phones)
 COLOURS = 8
 
 
@@ -106,7 +107,7 @@ def _frame(title: str, plot: _Plot, y_ticks: Sequence[float], y_unit: str) -> li
     parts = [
         f"<svg viewBox='0 0 {WIDTH} {HEIGHT}' role='img' aria-label='{escape(title)}' "
         "xmlns='http://www.w3.org/2000/svg'>",
-        f"<text class='unit' x='2' y='12'>{escape(y_unit)}</text>",
+        f"<text class='unit' x='2' y='14'>{escape(y_unit)}</text>",
     ]
     for tick in y_ticks:
         y = TOP + PLOT_H - tick / y_max * PLOT_H

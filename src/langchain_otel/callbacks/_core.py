@@ -23,7 +23,7 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Tracer
 
-from langchain_otel.callbacks import _logs, _propagation, _runs
+from langchain_otel.callbacks import _logs, _runs
 from langchain_otel.callbacks import _semconv as sc
 from langchain_otel.callbacks._agent_runs import GRAPH_METADATA_KEYS, AgentRuns, fail_softly
 from langchain_otel.callbacks._attributes import ResponseInfo, model_request, response_info
@@ -127,7 +127,6 @@ class RunCore(AgentRuns, SelfReport):
         except BaseException:  # never leave the span open
             span.end()
             raise
-        _propagation.claim(state)  # inside a stream step or retriever call: current there
         return state
 
     def _fold(self, run_id: Any, parent_run_id: Any, run_type: str) -> RunState:

@@ -17,7 +17,8 @@ context only where it cannot leak:
   that runs inside whoever calls ``__next__``/``__anext__``. Attaching for the stream's
   life would leak into the consumer between chunks, so we attach for one step at a time
   (one ``next``) and detach before the chunk is yielded. The run starts inside the first
-  step: the handler's start callback enters the step's scope (:func:`claim`).
+  step: when the callback manager's start method returns there, the run claims the step's
+  scope (:func:`claim`) and stays current for the rest of that step.
 
 Runs are found by run id in the process-wide claims (``_runs.CLAIMS``), whichever handler
 owns them. Anything that goes wrong here is swallowed: propagation is lost, the run is not.
@@ -104,16 +105,24 @@ SCOPE: ContextVar[_Scope | None] = ContextVar("langchain_otel_scope", default=No
 """The stream step or retriever call in progress in this context, if any."""
 
 
-def claim(state: RunState) -> None:
-    """Called by the run core at each start: the scope's own run becomes current in it.
+def claim(started: Any) -> None:
+    """A run just started in the current scope: make it current there, for the scope's life.
 
-    Only the first run of the scope's kind, started in the scope's own thread and task
-    (so in the very context the scope will detach from), is taken.
+    ``started`` is what a callback manager's start method returned (one run manager, or
+    a list of one). Called after the manager returned, in the body that started the run,
+    so in the very context the scope detaches from (checked: same thread and task). Only
+    the scope's first run of its kind is taken.
     """
     scope = SCOPE.get()
+    if scope is None or scope.state is not None:
+        return
+    if isinstance(started, list):
+        if len(started) != 1:
+            return
+        started = started[0]
+    state = CLAIMS.get(getattr(started, "run_id", None))
     if (
-        scope is None
-        or scope.state is not None
+        state is None
         or state.kind not in scope.kinds
         or scope.thread != threading.get_ident()
         or (scope.task is not None and _current_task() is not scope.task)
@@ -142,6 +151,29 @@ def _wrap_config_context(original: Callable[..., Any]) -> Callable[..., Any]:
         return result
 
     return set_config_context
+
+
+def _wrap_start(original: Callable[..., Any]) -> Callable[..., Any]:
+    """A callback manager's ``on_*_start``: the run it started may claim the scope."""
+    if asyncio.iscoroutinefunction(original):
+
+        @functools.wraps(original)
+        async def astart(self: Any, *args: Any, **kwargs: Any) -> Any:
+            started = await original(self, *args, **kwargs)
+            if SCOPE.get() is not None:
+                claim(started)
+            return started
+
+        return astart
+
+    @functools.wraps(original)
+    def start(self: Any, *args: Any, **kwargs: Any) -> Any:
+        started = original(self, *args, **kwargs)
+        if SCOPE.get() is not None:
+            claim(started)
+        return started
+
+    return start
 
 
 def _run_of(args: tuple[Any, ...], kwargs: dict[str, Any], position: int) -> RunState | None:
@@ -272,6 +304,7 @@ def _wrap_astream(
 _LLMS = "langchain_core.language_models.llms"
 _CHATS = "langchain_core.language_models.chat_models"
 _RETRIEVER = "langchain_core.retrievers"
+_MANAGERS = "langchain_core.callbacks.manager"
 # (module, class, attribute, wrapper)
 _TARGETS: tuple[tuple[str, str, str, Callable[[Any], Any]], ...] = (
     (_LLMS, "BaseLLM", "_generate_helper", lambda f: _wrap_call(f, 2)),
@@ -284,6 +317,11 @@ _TARGETS: tuple[tuple[str, str, str, Callable[[Any], Any]], ...] = (
     (_CHATS, "BaseChatModel", "astream", _wrap_astream),
     (_RETRIEVER, "BaseRetriever", "invoke", lambda f: _wrap_scoped(f, _RETRIEVERS)),
     (_RETRIEVER, "BaseRetriever", "ainvoke", lambda f: _wrap_scoped(f, _RETRIEVERS)),
+    *(
+        (_MANAGERS, manager, start, _wrap_start)
+        for manager in ("CallbackManager", "AsyncCallbackManager")
+        for start in ("on_llm_start", "on_chat_model_start", "on_retriever_start")
+    ),
 )  # fmt: skip
 _CONFIG = "langchain_core.runnables.config"
 

@@ -46,7 +46,9 @@ class RunState:
     """What the handler remembers about one run between its start and its end.
 
     ``span`` is None for a *folded* run (no span of its own); its ``context`` is then
-    its nearest kept ancestor's, so its children are parented there.
+    its nearest kept ancestor's, so its children are parented there. It is None too
+    (with no ``owner``) for a run this handler *declined* because another handler
+    claimed it: remembered only so that its end is no orphan.
 
     Example:
         >>> RunState(None, "chain", 0.0).chunks

@@ -33,6 +33,7 @@ from langchain_otel.llms._chat_wire import (
     build_chat_payload,
     parse_chat_completion,
 )
+from langchain_otel.llms._exchange import StreamDecoder
 from langchain_otel.llms._http_model import HTTPModelBase
 
 __all__ = ["OpenAICompatibleChatModel"]
@@ -107,7 +108,7 @@ class OpenAICompatibleChatModel(HTTPModelBase, BaseChatModel):
         ...     base_url="http://127.0.0.1:8000/v1", model="my-model", api_key="sk-secret"
         ... )
         >>> chat._llm_type, "sk-secret" in repr(chat)
-        ('openai_compatible_chat', False)
+        ('openai_compatible', False)
         >>> chat.close()
     """
 
@@ -117,7 +118,7 @@ class OpenAICompatibleChatModel(HTTPModelBase, BaseChatModel):
 
     @property
     def _llm_type(self) -> str:
-        return "openai_compatible_chat"
+        return "openai_compatible"
 
     @property
     def _url(self) -> str:
@@ -234,40 +235,13 @@ class OpenAICompatibleChatModel(HTTPModelBase, BaseChatModel):
         *,
         stream: bool,
     ) -> dict[str, Any]:
-        return build_chat_payload(
-            model=self.model,
-            messages=messages,
-            stop=stop,
-            params={**self._sampling, **kwargs},
-            stream=stream,
-            stream_usage=self.stream_usage,
-        )
+        return self._body(build_chat_payload, stop, kwargs, stream=stream, messages=messages)
 
-    def _parser(self, stop: list[str] | None) -> Any:
-        def parse(content: bytes, content_type: str) -> AIMessage:
-            return parse_chat_completion(
-                content,
-                url=self._url,
-                content_type=content_type,
-                stop=stop,
-                requested_model=self.model,
-                restore_stop=self.restore_stripped_stop,
-            )
+    def _parser(self, stop: list[str] | None) -> Callable[[bytes, str], Any]:
+        return self._body_parser(_PATH, parse_chat_completion, stop)
 
-        return parse
-
-    def _decoder(self, stop: list[str] | None) -> Any:
-        def new() -> _ChatChunks:
-            return _ChatChunks(
-                ChatStreamState(
-                    url=self._url,
-                    stop=stop,
-                    requested_model=self.model,
-                    restore_stop=self.restore_stripped_stop,
-                )
-            )
-
-        return new
+    def _decoder(self, stop: list[str] | None) -> Callable[[], StreamDecoder]:
+        return self._stream_decoder(_PATH, ChatStreamState, _ChatChunks, stop)
 
     @staticmethod
     def _result(message: AIMessage) -> ChatResult:
