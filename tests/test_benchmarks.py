@@ -157,7 +157,7 @@ class TestReporting:
         cells = {c.candidate: c for c in reporting.cells(self._samples(), {"W4": 10})}
         ours = cells["ours"]
         assert ours.ratio == pytest.approx(1.3)  # ratios 1.5, 1.3, 1.2
-        assert (ours.ratio_min, ours.ratio_max) == (pytest.approx(1.2), pytest.approx(1.5))
+        assert (ours.ratio_min, ours.ratio_max) == (pytest.approx(1.2), pytest.approx(1.5))  # type: ignore[comparison-overlap]
         assert ours.extra_us_per_token == pytest.approx(5.0)  # 5, 6, 2 µs per token
         assert ours.spans_per_op == 1
         assert cells["bare"].ratio == 1

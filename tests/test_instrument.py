@@ -202,7 +202,7 @@ class _Sink:
     def durations(self) -> int:
         data = self.reader.get_metrics_data()
         return sum(
-            point.count
+            point.count  # type: ignore[misc]
             for rm in (data.resource_metrics if data else ())
             for sm in rm.scope_metrics
             for metric in sm.metrics

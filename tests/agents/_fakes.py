@@ -68,7 +68,7 @@ class ScriptedChatModel(BaseChatModel):
         scripted = self.script[min(turn, len(self.script) - 1)]
         message = scripted.model_copy(deep=True)
         if self.report_usage:
-            message.usage_metadata = {
+            message.usage_metadata = {  # type: ignore[assignment]
                 "input_tokens": INPUT_TOKENS,
                 "output_tokens": OUTPUT_TOKENS,
                 "total_tokens": INPUT_TOKENS + OUTPUT_TOKENS,

@@ -77,9 +77,9 @@ class TestToolErrors:
         (tool_span,) = named(telemetry.spans, "execute_tool broken_tool")
         assert tool_span.status.status_code == StatusCode.ERROR
         assert attrs(tool_span)["error.type"] == "ValueError"
-        (agent,) = named(telemetry.spans, "invoke_agent weather_agent")
-        assert agent.status.status_code == StatusCode.UNSET
-        assert attrs(agent)["langchain_otel.agent.tool_errors"] == 1
+        (agent_span,) = named(telemetry.spans, "invoke_agent weather_agent")
+        assert agent_span.status.status_code == StatusCode.UNSET
+        assert attrs(agent_span)["langchain_otel.agent.tool_errors"] == 1
 
     def test_an_unhandled_tool_error_fails_the_agent(self, telemetry: CapturedTelemetry) -> None:
         """The error propagates: tool, node and agent spans all end as errors."""

@@ -28,7 +28,7 @@ from tests.browser._cdp import Browser, Page
 
 _MS = 1_000_000
 #: The known trace: (name, parent, start ms, end ms, attributes), in display order.
-KNOWN = (
+KNOWN = (  # type: ignore[var-annotated]
     ("checkout.request", None, 0, 4000, {}),
     ("RunnableSequence", "checkout.request", 40, 3960, {sc.LANGCHAIN_RUN_TYPE: "chain"}),
     ("PromptTemplate", "RunnableSequence", 60, 160, {sc.LANGCHAIN_RUN_TYPE: "chain"}),

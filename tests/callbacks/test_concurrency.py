@@ -110,7 +110,7 @@ async def test_20_cancelled_plus_20_closed_streams_end_40_spans(
         )
         async for _ in stream:
             break
-        await stream.aclose()
+        await stream.aclose()  # type: ignore[attr-defined]
 
     llm_spans = [s for s in telemetry.spans if s.name == "text_completion echo"]
     assert len(llm_spans) == 40
@@ -130,7 +130,7 @@ async def test_chain_stream_closed_early_ends_everything(telemetry: CapturedTele
     stream = chain.astream({"question": "q"}, config={"callbacks": [telemetry.handler]})
     async for _ in stream:
         break
-    await stream.aclose()
+    await stream.aclose()  # type: ignore[attr-defined]
     for _ in range(10):  # let the loop finalize the inner async generators
         gc.collect()
         await asyncio.sleep(0.01)

@@ -364,7 +364,7 @@ class TestCallerContextUntouched:
         with app_tracer.start_as_current_span("request") as request:
             stream = llm.astream("abcdefghi", config={"callbacks": [telemetry.handler]})
             await asyncio.create_task(stream.__anext__())
-            await asyncio.create_task(stream.aclose())
+            await asyncio.create_task(stream.aclose())  # type: ignore[attr-defined]
             assert trace.get_current_span() is request
         (span,) = telemetry.spans_named("text_completion")
         assert span.attributes["langchain_otel.outcome"] == "cancelled"

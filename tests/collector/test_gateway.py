@@ -69,7 +69,7 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     started: list[Any] = []
     try:
         for server in [*jaegers, prometheus, *gateways, agent]:
-            server.start()
+            server.start()  # type: ignore[attr-defined]
             started.append(server)
         yield Topology(agent, gateways, jaegers, prometheus)
     finally:

@@ -192,8 +192,8 @@ class TestRequestBody:
             HumanMessage("first", name="ann"),
             AIMessage("", tool_calls=[{"name": "add", "args": {"a": 1, "b": 2}, "id": "c1"}]),
             ToolMessage("3", tool_call_id="c1"),
-            FunctionMessage("ok", name="legacy"),
-            ChatMessage("note", role="developer"),
+            FunctionMessage("ok", name="legacy"),  # type: ignore[call-arg]
+            ChatMessage("note", role="developer"),  # type: ignore[call-arg,misc]
             HumanMessage(
                 [
                     {"type": "text", "text": "what is this?"},
@@ -285,7 +285,7 @@ class TestTools:
     def test_streamed_deltas(self, chat: OpenAICompatibleChatModel) -> None:
         """The stream has the tool call's head, then its arguments in pieces."""
         chunks = list(chat.bind_tools([add], tool_choice="any").stream("x"))
-        pieces = [tc for c in chunks for tc in c.tool_call_chunks]
+        pieces = [tc for c in chunks for tc in c.tool_call_chunks]  # type: ignore[attr-defined]
         assert pieces[0]["name"] == "add"
         assert pieces[0]["id"] is not None
         assert len(pieces) == 3
