@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from langchain_core.messages import AIMessage
 from opentelemetry.sdk.trace import ReadableSpan
 from typing_extensions import assert_type
 
@@ -40,7 +41,12 @@ from langchain_otel.exceptions import (
     MissingDependencyError,
     UpstreamHTTPError,
 )
-from langchain_otel.llms import EchoLLM, OpenAICompatibleLLM
+from langchain_otel.llms import (
+    EchoChatModel,
+    EchoLLM,
+    OpenAICompatibleChatModel,
+    OpenAICompatibleLLM,
+)
 from langchain_otel.testing import CapturedTelemetry, FakeClock, capture_telemetry, fake_clock
 
 
@@ -88,11 +94,15 @@ def handler_and_instrumentation() -> None:
 
 
 def models() -> None:
-    """The two models are LangChain LLMs."""
+    """The models are LangChain LLMs and chat models."""
     echo = EchoLLM(n=3)
     assert_type(echo.invoke("hello"), str)
     remote = OpenAICompatibleLLM(base_url="http://127.0.0.1:8000/v1", model="m")
     assert_type(remote.model, str)
+    chat = EchoChatModel(n=3)
+    assert_type(chat.invoke("hello"), AIMessage)
+    remote_chat = OpenAICompatibleChatModel(base_url="http://127.0.0.1:8000/v1", model="m")
+    assert_type(remote_chat.model, str)
 
 
 def capture() -> None:
