@@ -40,8 +40,8 @@ AGENT_COLUMNS = (
 )
 
 AGENT_CAPTION = (
-    "One row per gen_ai.agent.name. Model and tool calls per run include the calls of its "
-    "sub-agents; cost per run is the mean over the runs whose price was known."
+    "model and tool calls per run include its sub-agents' calls; cost per run: the mean "
+    "over the runs whose price was known"
 )
 
 

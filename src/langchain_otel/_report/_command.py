@@ -119,7 +119,7 @@ def report_command(
         )
         agents = agents_text(report.spans)
         if agents:
-            print(f"\nper agent ({AGENT_CAPTION})\n{agents}", file=stdout)
+            print(f"\nper agent\n{agents}\n{AGENT_CAPTION}", file=stdout)
         if traces and slowest > 0:
             print("\n" + render_trees(traces, slowest=slowest), file=stdout)
     if report.skipped_lines:

@@ -33,7 +33,7 @@ from langchain_otel.llms._chat_wire import (
     build_chat_payload,
     parse_chat_completion,
 )
-from langchain_otel.llms._exchange import StreamDecoder
+from langchain_otel.llms._exchange import StateAdapter, StreamDecoder
 from langchain_otel.llms._http_model import HTTPModelBase
 
 __all__ = ["OpenAICompatibleChatModel"]
@@ -62,15 +62,10 @@ def _tool_choice(choice: Any, tools: Sequence[Mapping[str, Any]]) -> Any:
     )
 
 
-class _ChatChunks:
+class _ChatChunks(StateAdapter):
     """The stream decoder of the chat API: ChatGenerationChunks from a ChatStreamState."""
 
-    def __init__(self, state: ChatStreamState) -> None:
-        self._state = state
-
-    @property
-    def chunks(self) -> int:
-        return self._state.chunks
+    _state: ChatStreamState
 
     def feed(self, data: str) -> ChatGenerationChunk | None:
         message = self._state.feed(data)
