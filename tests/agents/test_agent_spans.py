@@ -236,3 +236,55 @@ def test_two_tools_in_sequence(telemetry: CapturedTelemetry) -> None:
     assert all((s.attributes or {})["gen_ai.tool.type"] == "function" for s in tools)
     assert len(named(spans, "chat scripted")) == 3
     assert_connected(spans)
+
+
+def test_instrument_takes_keep_all_runs(telemetry: CapturedTelemetry) -> None:
+    """``instrument(keep_all_runs=True)``: the global handler keeps the plumbing too."""
+    from langchain_otel import instrument, uninstrument
+
+    handler = instrument(
+        tracer_provider=telemetry.tracer_provider,
+        meter_provider=telemetry.meter_provider,
+        keep_all_runs=True,
+        strict=True,
+    )
+    try:
+        react_agent().invoke(QUESTION)
+    finally:
+        uninstrument()
+    assert handler is not telemetry.handler
+    assert len(named(telemetry.spans, "should_continue")) == 2
+    assert handler.open_runs == 0
+
+
+def test_odd_langgraph_metadata_is_tolerated(telemetry: CapturedTelemetry) -> None:
+    """Garbage in LangGraph's keys or ours: fewer attributes, no internal error, all ended."""
+    from uuid import uuid4
+
+    handler = telemetry.handler
+    root, node, child = uuid4(), uuid4(), uuid4()
+    odd: dict[str, Any] = {"ls_integration": 3, "langchain_otel.agent": 7, "lc_agent_name": []}
+    handler.on_chain_start({}, {}, run_id=root, metadata=odd)
+    handler.on_chain_start(
+        {},
+        {},
+        run_id=node,
+        parent_run_id=root,
+        tags=["graph:step:x", 5],
+        metadata={**odd, "langgraph_step": "x", "langgraph_node": None},
+    )
+    handler.on_chain_start(
+        {},
+        {},
+        run_id=child,
+        parent_run_id=node,
+        tags=["seq:step:3"],
+        metadata={"langgraph_step": 1},
+    )
+    handler.on_chain_error(RuntimeError("boom"), run_id=child)
+    handler.on_chain_end({}, run_id=node)
+    handler.on_chain_end({}, run_id=root)
+    assert handler.open_runs == 0
+    assert handler.internal_errors == 0
+    names = sorted(s.name for s in telemetry.spans)
+    assert names == ["chain", "invoke_workflow chain"]  # the routing-like child is folded
