@@ -270,7 +270,7 @@ def test_odd_langgraph_metadata_is_tolerated(telemetry: CapturedTelemetry) -> No
         {},
         run_id=node,
         parent_run_id=root,
-        tags=["graph:step:x", 5],
+        tags=["graph:step:x", 5],  # type: ignore[list-item]
         metadata={**odd, "langgraph_step": "x", "langgraph_node": None},
     )
     handler.on_chain_start(
