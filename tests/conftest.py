@@ -13,10 +13,16 @@ SUITE_KNOBS = ("LANGCHAIN_OTEL_REQUIRE_", "LANGCHAIN_OTEL_STRESS_", "LANGCHAIN_O
 """Prefixes of variables that steer the test suite itself (set by nox), never the library."""
 
 
+def _global_state() -> tuple[bool, bool]:
+    import langchain_otel  # imported when the first test runs, not at collection
+
+    return langchain_otel.is_configured(), langchain_otel.is_instrumented()
+
+
 def _reset_global_state() -> None:
     import structlog
 
-    import langchain_otel  # imported when the first test runs, not at collection
+    import langchain_otel
 
     if langchain_otel.is_instrumented():
         langchain_otel.uninstrument()
@@ -28,15 +34,22 @@ def _reset_global_state() -> None:
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every test starts without the user's OTEL_* / LANGCHAIN_OTEL_* settings, unconfigured.
 
-    ``configure()``, ``instrument()`` and ``structlog.configure()`` are undone before and
-    after each test, so one test's global state cannot leak into the next.
+    ``configure()``, ``instrument()`` and ``structlog.configure()`` are undone after each test,
+    so one test's global state cannot leak into the next. So whatever is configured when a
+    test starts was set up by a module- or session-scoped fixture for its tests (a live
+    Prometheus workload, a Collector pipeline): it is left running, and that fixture undoes it.
     """
     for name in list(os.environ):
         if name.startswith(("OTEL_", "LANGCHAIN_OTEL_")) and not name.startswith(SUITE_KNOBS):
             monkeypatch.delenv(name)
-    _reset_global_state()
+    before = _global_state()
     yield
-    _reset_global_state()
+    if _global_state() != before or before == (False, False):
+        _reset_global_state()
+    else:
+        import structlog
+
+        structlog.reset_defaults()
 
 
 @pytest.fixture
