@@ -85,6 +85,7 @@ def stress(session: nox.Session) -> None:
 def demo(session: nox.Session) -> None:
     """The main job: an instrumented LangChain workload; extra arguments go to the CLI."""
     install_project(session, "otlp", "prices")
+    session.install("langchain>=1.0", "langgraph>=1.0")  # the demo's agent traffic
     session.run("langchain-otel", "demo", *session.posargs)
 
 

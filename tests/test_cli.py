@@ -84,11 +84,17 @@ def test_demo_then_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert {r.outcome for r in report.records if r.model == "echo-chat"} >= {"ok", "error"}
     traces = build_traces(report.spans)
     assert len(traces) == 20
-    # Request 8 asks the demo's agent (a tool call, then the answer): 2 model calls.
-    assert sorted(trace.model_calls for trace in traces) == [1] * 19 + [2]
-    assert rows["all"].requests == 21
-    (agent,) = [s for s in report.spans if s.name == "invoke_agent docs_agent"]
-    assert agent.attributes["langchain_otel.agent.tool_calls"] == 1
+    # Requests 4, 10 and 16 ask the support agent: two model calls and two tool calls each.
+    agent_traces = [t for t in traces if t.root.attributes.get("demo.request.index") in {4, 10, 16}]
+    assert [t.model_calls for t in agent_traces] == [2, 2, 2]
+    assert all(
+        [r.span.name for r in t.rows if r.span.name.startswith("execute_tool")]
+        == ["execute_tool search_docs", "execute_tool estimate_cost"]
+        for t in agent_traces
+    )
+    assert all(t.model_calls == 1 for t in traces if t not in agent_traces)
+    assert rows["all"].requests == 23
+    assert "support_agent" in (out_dir / "traces.jsonl").read_text()
     assert rows["all"].errors >= 1
     assert rows["all"].cancelled >= 1
     assert rows["all"].ttfts
@@ -116,7 +122,7 @@ def test_demo_prints_one_set_of_numbers(tmp_path: Path, capsys: pytest.CaptureFi
     assert out.count("tokens in") == 1  # the table's header, once
     total = summarize(load_report(out_dir).records)[-1]
     (all_row,) = (line.split() for line in out.splitlines() if line.startswith("all "))
-    assert all_row[1] == "21"  # 20 requests, one of them an agent making 2 model calls
+    assert all_row[1] == "23"  # 17 chain requests, 3 agent requests of two model calls
     assert all_row[-3:] == [
         str(total.input_tokens),
         str(total.output_tokens),
@@ -130,6 +136,7 @@ def test_demo_prints_one_set_of_numbers(tmp_path: Path, capsys: pytest.CaptureFi
     assert int(match[1]) > 0
     assert int(match[2]) > 0
     assert "the 3 requests cut short (a stream stopped or reset, a deadline)" in client
+    assert "agent      3 requests went to support_agent" in out
 
 
 def test_demo_under_nox_points_at_the_nox_report_session(

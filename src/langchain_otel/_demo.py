@@ -19,12 +19,14 @@ from typing import Any, TextIO
 
 import structlog
 
+from langchain_otel._demo_agent import AGENT_NAME
 from langchain_otel._demo_workload import (
     DEMO_MODELS,
     DemoModel,
     DemoResult,
     build_chain,
     build_chat_chain,
+    plan_is_agent,
     run_workload,
 )
 from langchain_otel._report import (
@@ -114,7 +116,7 @@ def _reconcile(result: DemoResult, total: ModelSummary) -> str | None:
 
     Example:
         >>> client = DemoResult(requests=2, ok=1, errors=1, latencies=[0.2, 0.4],
-        ...                     input_tokens=30, output_tokens=50, unreported=1)
+        ...                     input_tokens=30, output_tokens=50, unreported=1, model_calls=2)
         >>> spans = ModelSummary("all", requests=2, durations=[0.2, 0.4],
         ...                      input_tokens=20, output_tokens=40)
         >>> print(_reconcile(client, spans))  # doctest: +ELLIPSIS
@@ -129,10 +131,10 @@ def _reconcile(result: DemoResult, total: ModelSummary) -> str | None:
     spans_p50 = percentile(total.durations, 50)
     slower_ms = round(((client_p50 or 0.0) - (spans_p50 or 0.0)) * 1000)
     parts = []
-    unstarted = result.requests + result.extra_model_calls - total.requests
+    unstarted = result.model_calls - total.requests
     if unstarted > 0:
         parts.append(
-            f"counted {unstarted} more requests than model spans: cancelled before their "
+            f"counted {unstarted} more model calls than model spans: cancelled before their "
             "model started"
         )
     if extra_in or extra_out:
@@ -144,7 +146,7 @@ def _reconcile(result: DemoResult, total: ModelSummary) -> str | None:
     if slower_ms:
         parts.append(
             f"its p50 latency is {abs(slower_ms)} ms {'higher' if slower_ms > 0 else 'lower'}: "
-            "it times the whole request (the chain's steps and the gaps between them), "
+            "it times the whole request (steps, tools and the gaps between them), "
             "the table only the model call"
         )
     return "client     " + "; ".join(parts) if parts else None
@@ -177,6 +179,15 @@ def _summary(
             lines.append(reconciled)
     else:
         lines += _client_view(result)
+    if result.agent_requests:
+        lines.append(
+            f"agent      {result.agent_requests} requests went to {AGENT_NAME} "
+            "(create_agent, two tools): see its row in `report` and its traces"
+        )
+    elif any(plan_is_agent(i) for i in range(result.requests)):
+        lines.append(
+            "agent      skipped: install 'langchain>=1.0' and langgraph for the agent traffic"
+        )
     lines.append(
         "prices     demo prices per million tokens: "
         + ", ".join(f"{m.name} ${m.input_per_million}/${m.output_per_million}" for m in DEMO_MODELS)

@@ -1,86 +1,83 @@
-"""The demo's agent: a tool-calling loop on EchoChatModel, named with the agent metadata key.
+"""The demo's agent: ``create_agent`` over ``EchoChatModel`` with two tools, when installed.
 
-It needs nothing beyond ``langchain-core`` (the demo runs without ``langchain`` or
-``langgraph``): a runnable that asks the model, runs the tools it calls, and asks again until
-the model answers. The metadata key ``langchain_otel.agent`` makes its run an
-``invoke_agent docs_agent`` span, with the model and tool spans under it and their usage and
-cost rolled up (see the handler guide, "Agents and LangGraph").
+Part of the demo's traffic asks a ``support_agent`` (LangChain's ``create_agent``, a LangGraph
+graph): the model's scripted first turn calls ``search_docs`` and ``estimate_cost`` at once,
+the tools answer after a short simulated latency, and the second turn answers. The handler
+turns it into an ``invoke_agent support_agent`` span over its model and tool spans, with the
+agent's roll-ups. ``langchain`` >= 1.0 and ``langgraph`` are optional here: without them
+:func:`build_agent` returns ``None`` and the demo runs chains only (``nox -s demo`` installs
+both).
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
-from langchain_core.tools import BaseTool, tool
+from langchain_core.messages import AIMessage
+from langchain_core.runnables import Runnable
+from langchain_core.tools import tool
 
-from langchain_otel.callbacks import _semconv as sc
 from langchain_otel.llms import EchoChatModel
 
-__all__ = ["AGENT_NAME", "AgentAnswer", "agent_tool_calls", "build_agent"]
+__all__ = ["AGENT_NAME", "TOOL_CALLS", "build_agent", "usage_of"]
 
-AGENT_NAME = "docs_agent"
-_MAX_TURNS = 4
+AGENT_NAME = "support_agent"
+TOOL_CALLS = [
+    [
+        {"name": "search_docs", "args": {"query": "time to first token"}},
+        {"name": "estimate_cost", "args": {"input_tokens": 420, "output_tokens": 180}},
+    ]
+]
+"""The model's script: one turn calling both tools, then its answer."""
 
 
 @tool
-def search_docs(query: str) -> str:
-    """Search the documentation for a query."""
-    return f"3 pages mention {query[:40]!r}"
+async def search_docs(query: str) -> str:
+    """Search the project's documentation for ``query``."""
+    await asyncio.sleep(0.03)
+    return f"3 pages mention {query!r}: docs/cli.md, docs/handler.md, docs/semconv.md"
 
 
 @tool
-def get_time(city: str) -> str:
-    """The local time in a city."""
-    return f"12:00 in {city}"
+async def estimate_cost(input_tokens: int, output_tokens: int) -> str:
+    """Estimate the USD cost of a call on the demo's chat model."""
+    await asyncio.sleep(0.01)
+    return f"${(input_tokens * 0.5 + output_tokens * 1.5) / 1e6:.6f}"
 
 
-TOOLS: tuple[BaseTool, ...] = (search_docs, get_time)
+def build_agent(**knobs: Any) -> Runnable[Any, Any] | None:
+    """The support agent on an ``EchoChatModel(**knobs)`` scripted to call both tools.
 
-
-def agent_tool_calls(question: str) -> list[list[dict[str, Any]]]:
-    """The scripted turns: search the docs, then answer."""
-    return [[{"name": "search_docs", "args": {"query": question}}]]
-
-
-class AgentAnswer:
-    """The agent's final answer and what its model calls reported."""
-
-    __slots__ = ("input_tokens", "model_calls", "output_tokens", "text")
-
-    def __init__(self, messages: list[BaseMessage]) -> None:
-        replies = [m for m in messages if isinstance(m, AIMessage)]
-        self.text = str(replies[-1].content) if replies else ""
-        self.model_calls = len(replies)
-        usage = [m.usage_metadata for m in replies if m.usage_metadata]
-        self.input_tokens = sum(u["input_tokens"] for u in usage)
-        self.output_tokens = sum(u["output_tokens"] for u in usage)
-
-
-def build_agent(model: EchoChatModel) -> Runnable[str, AgentAnswer]:
-    """A question in, an :class:`AgentAnswer` out: model → tools → model.
+    ``None`` when ``langchain`` (>= 1.0, with ``langgraph``) is not installed.
 
     Example:
         >>> import asyncio
-        >>> model = EchoChatModel(n=8, tool_calls=agent_tool_calls("what is a span?"))
-        >>> answer = asyncio.run(build_agent(model).ainvoke("what is a span?"))
-        >>> answer.text, answer.model_calls
-        ('what is ', 2)
+        >>> agent = build_agent(n=12)
+        >>> answer = asyncio.run(agent.ainvoke({"messages": [("user", "hi there, agent")]}))
+        >>> [m.type for m in answer["messages"]]
+        ['human', 'ai', 'tool', 'tool', 'ai']
+        >>> answer["messages"][-1].content
+        'hi there, ag'
     """
-    bound = model.bind_tools(list(TOOLS))
-    by_name = {t.name: t for t in TOOLS}
+    try:
+        from langchain.agents import (  # type: ignore[import-not-found, unused-ignore]  # noqa: PLC0415
+            create_agent,
+        )
+    except ImportError:
+        return None
+    model = EchoChatModel(tool_calls=TOOL_CALLS, **knobs)
+    agent: Runnable[Any, Any] = create_agent(model, [search_docs, estimate_cost], name=AGENT_NAME)
+    return agent
 
-    async def run(question: str, config: RunnableConfig) -> AgentAnswer:
-        messages: list[BaseMessage] = [HumanMessage(question)]
-        for _ in range(_MAX_TURNS):
-            reply = await bound.ainvoke(messages, config)
-            messages.append(reply)
-            if not reply.tool_calls:
-                break
-            for call in reply.tool_calls:
-                messages.append(await by_name[call["name"]].ainvoke(call, config))
-        return AgentAnswer(messages)
 
-    agent = RunnableLambda(run, name=AGENT_NAME)  # async only, as the demo
-    return agent.with_config(metadata={sc.AGENT_METADATA_KEY: AGENT_NAME})
+def usage_of(answer: Any) -> tuple[int, int, int]:
+    """Model calls, input and output tokens the client sees in the agent's AI messages."""
+    messages = answer.get("messages", []) if isinstance(answer, dict) else []
+    calls = [m for m in messages if isinstance(m, AIMessage)]
+    usage: list[dict[str, Any]] = [dict(m.usage_metadata or {}) for m in calls]
+    return (
+        len(calls),
+        sum(u.get("input_tokens", 0) for u in usage),
+        sum(u.get("output_tokens", 0) for u in usage),
+    )

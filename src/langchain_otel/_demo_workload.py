@@ -4,9 +4,7 @@
 ``astream``, on three simulated models with realistic, jittered latency: ``echo-small`` and
 ``echo-large`` behind ``prompt | EchoLLM | parser``, and ``echo-chat`` behind
 ``chat prompt | EchoChatModel | parser``; plus a few failures (``fail_with``,
-``error_on_chunk``), cancelled requests (a consumer that stops early, a deadline), and every
-tenth request (from the 9th) asks an agent with tools (``_demo_agent``: ``echo-chat`` calls
-``search_docs``, then answers). Each
+``error_on_chunk``) and cancelled requests (a consumer that stops early, a deadline). Each
 request runs in a ``demo.request`` span and logs with structlog. It tallies what the client
 saw in a :class:`DemoResult`.
 """
@@ -25,7 +23,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate, PromptTemplate
 from langchain_core.runnables import Runnable, RunnableConfig
 
-from langchain_otel._demo_agent import agent_tool_calls, build_agent
+from langchain_otel._demo_agent import build_agent, usage_of
 from langchain_otel.llms import EchoChatModel, EchoLLM
 
 __all__ = [
@@ -34,6 +32,7 @@ __all__ = [
     "DemoResult",
     "build_chain",
     "build_chat_chain",
+    "plan_is_agent",
     "run_workload",
 ]
 
@@ -115,10 +114,11 @@ class DemoResult:
     output_tokens: int = 0
     cost_usd: float = 0.0
     elapsed_s: float = 0.0
+    model_calls: int = 0
+    """Model calls the client made: one per chain request, an agent's per its messages."""
+    agent_requests: int = 0
     unreported: int = 0
     """Requests the client counted tokens for whose model reported none (cut short)."""
-    extra_model_calls: int = 0
-    """Model calls beyond one per request (an agent request makes several)."""
 
 
 @dataclass(frozen=True)
@@ -140,13 +140,21 @@ def _pick(index: int, draw: float) -> DemoModel:
     return DEMO_MODELS[0] if draw < 0.7 else DEMO_MODELS[1]
 
 
+def plan_is_agent(index: int) -> bool:
+    """Every sixth request (4, 10, 16, ...; even, so not streamed) asks the agent."""
+    return index % 6 == 4
+
+
 def _plans(requests: int, seed: int) -> list[_Plan]:
     rng = random.Random(seed)
     plans = []
     for index in range(requests):
         model = _pick(index, rng.random())
+        agent = plan_is_agent(index)
         stream = index % 2 == 1
         failure = "fail" if index % 13 == 5 else ("chunk" if index % 17 == 9 else None)
+        if agent:
+            model, failure = DEMO_MODELS[2], None if failure == "chunk" else failure
         cancel = None
         if failure is None and stream and index % 11 == 3:
             cancel = "break"
@@ -154,11 +162,10 @@ def _plans(requests: int, seed: int) -> list[_Plan]:
             # Not on chat models: LangChain sends no end callback for a chat model cancelled
             # inside `ainvoke`, so its span would stay open until the handler's TTL sweep.
             cancel = "deadline"
-        agent = failure is None and cancel is None and not stream and index % 10 == 8
         plans.append(
             _Plan(
                 index=index,
-                model=DEMO_MODELS[2] if agent else model,
+                model=model,
                 stream=stream or failure == "chunk" or cancel == "break",
                 failure=failure,
                 cancel=cancel,
@@ -170,42 +177,71 @@ def _plans(requests: int, seed: int) -> list[_Plan]:
     return plans
 
 
-def _chain(plan: _Plan) -> Runnable[Any, Any]:
-    """The plan's chain (or agent), its model with the plan's latency and failure knobs."""
+def _knobs(plan: _Plan) -> dict[str, Any]:
+    """The echo model's arguments: the plan's latency and failure knobs."""
     model = plan.model
-    kwargs: dict[str, Any] = {}
-    if plan.failure == "fail":
-        kwargs["fail_with"] = ConnectionError(f"{model.name}: simulated upstream 503")
-    elif plan.failure == "chunk":
-        kwargs["error_on_chunk"] = 12
-        kwargs["fail_with"] = RuntimeError(f"{model.name}: stream reset by peer")
     knobs: dict[str, Any] = {
         "n": model.n,
         "model_name": model.name,
         "time_to_first_token": model.time_to_first_token * plan.jitter,
         "time_per_token": model.time_per_token * plan.jitter,
-        **kwargs,
     }
-    if plan.agent:
-        return build_agent(EchoChatModel(**knobs, tool_calls=agent_tool_calls(plan.question)))
-    if model.chat:
-        return build_chat_chain(EchoChatModel(**knobs))
-    return build_chain(EchoLLM(**knobs))
+    if plan.failure == "fail":
+        knobs["fail_with"] = ConnectionError(f"{model.name}: simulated upstream 503")
+    elif plan.failure == "chunk":
+        knobs["error_on_chunk"] = 12
+        knobs["fail_with"] = RuntimeError(f"{model.name}: stream reset by peer")
+    return knobs
 
 
-async def _invoke(plan: _Plan, chain: Any, config: RunnableConfig) -> tuple[int, Any]:
-    """A request that is not streamed: (characters received, the agent's answer or None)."""
-    if plan.agent:
-        answer = await chain.ainvoke(plan.question, config=config)
-        return len(answer.text), answer
+@dataclass
+class _Seen:
+    """What the client saw of one request."""
+
+    outcome: str = "ok"
+    received: int = 0
+    model_calls: int = 1
+    usage: tuple[int, int] | None = None
+    """Tokens the answer reported (an agent's messages), else the client counts them."""
+
+
+async def _run_chain(plan: _Plan, config: RunnableConfig, seen: _Seen) -> None:
+    knobs = _knobs(plan)
+    chain = (
+        build_chat_chain(EchoChatModel(**knobs))
+        if plan.model.chat
+        else build_chain(EchoLLM(**knobs))
+    )
+    if plan.stream:
+        stream = chain.astream({"question": plan.question}, config=config)
+        try:
+            async for chunk in stream:
+                seen.received += len(chunk)
+                if plan.cancel == "break" and seen.received >= 8:
+                    seen.outcome = "cancelled"
+                    break
+        finally:
+            await stream.aclose()  # type: ignore[attr-defined]
+        return
     coroutine = chain.ainvoke({"question": plan.question}, config=config)
     if plan.cancel == "deadline":
         # Half-way through the model's answer: the model run is cancelled.
         model = plan.model
         answer_time = model.time_to_first_token + model.time_per_token * model.n
-        deadline = 0.02 + answer_time * plan.jitter / 2
-        return len(await asyncio.wait_for(coroutine, timeout=deadline)), None
-    return len(await coroutine), None
+        answer = await asyncio.wait_for(coroutine, timeout=0.02 + answer_time * plan.jitter / 2)
+    else:
+        answer = await coroutine
+    seen.received = len(answer)
+
+
+async def _run_agent(
+    agent: Runnable[Any, Any], plan: _Plan, config: RunnableConfig, seen: _Seen
+) -> None:
+    question = {"messages": [("user", _PROMPT.format(question=plan.question))]}
+    answer = await agent.ainvoke(question, config=config)
+    seen.model_calls, input_tokens, output_tokens = usage_of(answer)
+    seen.usage = (input_tokens, output_tokens)
+    seen.received = len(str(answer["messages"][-1].content))
 
 
 async def _one(
@@ -215,55 +251,52 @@ async def _one(
     result: DemoResult,
 ) -> None:
     log = structlog.get_logger("langchain_otel.demo")
-    chain = _chain(plan)
-    prompt_tokens = _prompt_tokens(plan.model, plan.question)
-    received = 0
-    agent_usage = None
-    outcome = "ok"
+    agent = build_agent(**_knobs(plan)) if plan.agent else None
+    seen = _Seen()
     started = time.perf_counter()
     with tracer.start_as_current_span(
         "demo.request",
         attributes={"demo.request.index": plan.index, "demo.request.stream": plan.stream},
     ):
         try:
-            if plan.stream:
-                stream = chain.astream({"question": plan.question}, config=config)
-                try:
-                    async for chunk in stream:
-                        received += len(chunk)
-                        if plan.cancel == "break" and received >= 8:
-                            outcome = "cancelled"
-                            break
-                finally:
-                    await stream.aclose()  # type: ignore[attr-defined]
+            if agent is not None:
+                await _run_agent(agent, plan, config, seen)
             else:
-                received, agent_usage = await _invoke(plan, chain, config)
+                await _run_chain(plan, config, seen)
         except (asyncio.TimeoutError, asyncio.CancelledError):
-            outcome = "cancelled"
+            seen.outcome = "cancelled"
         except Exception as exc:
-            outcome = "error"
+            seen.outcome = "error"
             log.error("request.failed", request=plan.index, model=plan.model.name, error=repr(exc))
         latency = time.perf_counter() - started
-        if outcome == "ok":
-            log.info("request.done", request=plan.index, model=plan.model.name, chars=received)
-        elif outcome == "cancelled":
+        if seen.outcome == "ok":
+            log.info("request.done", request=plan.index, model=plan.model.name, chars=seen.received)
+        elif seen.outcome == "cancelled":
             log.warning("request.cancelled", request=plan.index, model=plan.model.name)
+    _tally(result, plan, seen, latency, agent is not None)
+
+
+def _tally(result: DemoResult, plan: _Plan, seen: _Seen, latency: float, agent: bool) -> None:
     result.requests += 1
+    result.agent_requests += agent
     result.latencies.append(latency)
-    result.ok += outcome == "ok"
-    result.errors += outcome == "error"
-    result.cancelled += outcome == "cancelled"
-    if agent_usage is not None:  # the agent's model calls reported their usage
-        result.extra_model_calls += agent_usage.model_calls - 1
-        prompt_tokens = agent_usage.input_tokens
-        received = agent_usage.output_tokens
-    if plan.failure != "fail":
-        result.unreported += outcome != "ok"
-        result.input_tokens += prompt_tokens
-        result.output_tokens += received
-        result.cost_usd += (
-            prompt_tokens * plan.model.input_per_million + received * plan.model.output_per_million
-        ) / 1e6
+    result.ok += seen.outcome == "ok"
+    result.errors += seen.outcome == "error"
+    result.cancelled += seen.outcome == "cancelled"
+    result.model_calls += seen.model_calls
+    if plan.failure == "fail":
+        return  # refused before any token: nothing to count
+    result.unreported += seen.outcome != "ok"
+    tokens_in, tokens_out = seen.usage or (
+        _prompt_tokens(plan.model, plan.question),
+        seen.received,
+    )
+    result.input_tokens += tokens_in
+    result.output_tokens += tokens_out
+    model = plan.model
+    result.cost_usd += (
+        tokens_in * model.input_per_million + tokens_out * model.output_per_million
+    ) / 1e6
 
 
 async def run_workload(

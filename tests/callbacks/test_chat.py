@@ -119,3 +119,25 @@ async def test_fake_list_chat_model_async(telemetry: CapturedTelemetry) -> None:
     assert span.attributes["gen_ai.usage.input_tokens"] == 3
     assert span.attributes["gen_ai.usage.output_tokens"] == 2
     assert telemetry.handler.open_runs == 0
+
+
+class AcmeModel(GenericFakeChatModel):
+    """A provider package's chat model: it declares its own (not well-known) provider.
+
+    (Named so that LangChain's class-name default, ``acmemodel``, differs from it.)
+    """
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> Any:
+        params = super()._get_ls_params(stop=stop, **kwargs)
+        params["ls_provider"] = "acme"
+        return params
+
+
+def test_class_name_default_provider_is_not_declared(telemetry: CapturedTelemetry) -> None:
+    """LangChain's class-name ls_provider default gives way to _llm_type; a declared one wins."""
+    GenericFakeChatModel(messages=iter([_reply()])).invoke(
+        "hi", config={"callbacks": [telemetry.handler]}
+    )
+    AcmeModel(messages=iter([_reply()])).invoke("hi", config={"callbacks": [telemetry.handler]})
+    providers = [s.attributes["gen_ai.provider.name"] for s in telemetry.spans]
+    assert providers == ["generic-fake-chat-model", "acme"]

@@ -142,6 +142,25 @@ class TestOpenAICompatibleChatModel:
         assert call["name"] == "add"
         assert call["id"].startswith("call_")
 
+    @pytest.mark.xfail(
+        reason="the handler does not record tool definitions (gen_ai.tool.definitions) yet:"
+        " a handler change, left to the core engineer",
+        strict=True,
+    )
+    def test_tool_definitions_in_captured_content(
+        self, http_chat: OpenAICompatibleChatModel
+    ) -> None:
+        """With content capture on, the bound tools' definitions are on the span."""
+
+        def add(a: int, b: int) -> int:
+            """Add two integers."""
+            return a + b
+
+        with capture_telemetry(strict=True, capture_content=True) as t:
+            http_chat.bind_tools([add]).invoke("add", config={"callbacks": [t.handler]})
+        definitions = json.loads(_attrs(t)["gen_ai.tool.definitions"])
+        assert [d.get("name") or d["function"]["name"] for d in definitions] == ["add"]
+
     def test_error_span(
         self, http_chat: OpenAICompatibleChatModel, openai_server: OpenAIServer
     ) -> None:

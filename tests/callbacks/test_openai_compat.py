@@ -103,3 +103,22 @@ async def test_traceparent_parent_is_the_model_span(openai_server: OpenAIServer)
     assert len(models) == 4
     sent = [tuple(r.headers["traceparent"].split("-")[1:3]) for r in openai_server.requests]
     assert sent == [_ids(span) for span in models]  # (trace id, parent id) of each request
+
+
+@pytest.mark.parametrize(
+    ("declared", "reported"),
+    [("vllm", "vllm"), ("openai", "openai"), ("azure_openai", "azure.ai.openai"), (None, None)],
+)
+def test_declared_provider_reaches_span_and_metrics(
+    openai_server: OpenAIServer, declared: str | None, reported: str | None
+) -> None:
+    """A provider the model declares is reported (mapped when well known), else _llm_type."""
+    llm = OpenAICompatibleLLM(base_url=openai_server.base_url, model="m", provider=declared)
+    with capture_telemetry(strict=True, use_genai_prices=False) as t:
+        llm.invoke("hi", config={"callbacks": [t.handler]})
+    llm.close()
+    (span,) = t.spans
+    expected = reported or "openai_compatible"
+    assert span.attributes["gen_ai.provider.name"] == expected
+    (duration,) = t.metrics()["gen_ai.client.operation.duration"]
+    assert duration.attributes["gen_ai.provider.name"] == expected

@@ -34,7 +34,13 @@ Measure = Callable[[Bucket], float | None]
 DEFAULT_SLOWEST = 5
 MAX_FAILED = 200
 """At most this many waterfalls of failed traces (a page of 10,000 would not open)."""
-_KIND_LEGEND = (("model", "model call"), ("chain", "chain step"), ("tool", "tool"), ("app", "app"))
+_KIND_LEGEND = (
+    ("agent", "agent"),
+    ("model", "model call"),
+    ("chain", "chain step"),
+    ("tool", "tool"),
+    ("app", "app"),
+)
 
 
 def _notices(report: Report, traces: Sequence[Trace]) -> list[str]:
@@ -278,13 +284,17 @@ def render_html(
         f"{len(report.spans)} spans in {len(traces)} traces, {len(report.records)} model calls, "
         f"from {files} in {report.directory}"
     )
-    nav = (
-        "<nav><a href='#models'>Models</a><a href='#over-time'>Over time</a>"
-        "<a href='#distributions'>Distributions</a><a href='#slowest'>Slowest traces</a>"
-        "<a href='#failed'>Errors and cancellations</a></nav>"
-        if report.records
-        else ""
-    )
+    _, failed = interesting_traces(traces, slowest)
+    sections = [
+        ("models", "Models", bool(report.records)),
+        ("agents", "Agents", bool(agent_rows(report.spans))),
+        ("over-time", "Over time", bool(report.records)),
+        ("distributions", "Distributions", bool(report.records)),
+        ("slowest", "Slowest traces", bool(traces) and slowest > 0),
+        ("failed", "Errors and cancellations", bool(failed)),
+    ]
+    links = "".join(f"<a href='#{ref}'>{label}</a>" for ref, label, shown in sections if shown)
+    nav = f"<nav>{links}</nav>" if links else ""
     body = [
         f"<header><h1>{escape(title)}</h1><p class='sub'>{escape(sub)}</p>{nav}</header>",
         *_notices(report, traces),

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from langchain_otel.callbacks import _semconv as sc
 from langchain_otel.callbacks._content import clean_text
+from langchain_otel.callbacks._provider import is_declared
 
 __all__ = ["ModelRequest", "ResponseInfo", "model_request", "response_info", "server_of"]
 
@@ -114,6 +115,22 @@ class ModelRequest:
         self.server = server
 
 
+def _provider_name(ls_provider: Any, llm_type: str | None, serialized: Any) -> str:
+    """``gen_ai.provider.name`` of a model run.
+
+    A well-known ``ls_provider`` is mapped onto the conventions' value; one the model
+    declared itself is kept as given; else the model's ``_llm_type`` (LangChain's
+    class-name default says nothing).
+    """
+    if isinstance(ls_provider, str) and ls_provider:
+        mapped = sc.PROVIDER_NAMES.get(ls_provider)
+        if mapped is not None:
+            return mapped
+        if ls_provider != llm_type and is_declared(serialized, ls_provider):
+            return clean_text(ls_provider)
+    return llm_type or _text(ls_provider) or "langchain"
+
+
 def model_request(  # noqa: PLR0912 - one flat pass over the known keys
     operation: str,
     serialized: Any,
@@ -139,9 +156,7 @@ def model_request(  # noqa: PLR0912 - one flat pass over the known keys
             break
     model = model or _text(metadata.get("ls_model_name")) or llm_type or "unknown"
 
-    ls_provider = metadata.get("ls_provider")
-    provider = sc.PROVIDER_NAMES.get(ls_provider) if isinstance(ls_provider, str) else None
-    provider = provider or llm_type or _text(ls_provider) or "langchain"
+    provider = _provider_name(metadata.get("ls_provider"), llm_type, serialized)
 
     attrs: dict[str, Any] = {
         sc.GEN_AI_OPERATION_NAME: operation,

@@ -226,8 +226,8 @@ ATTRIBUTES: Final = (
                  "`chat`, `text_completion`, `execute_tool`, `retrieval`, `invoke_agent` "
                  "or `invoke_workflow`."),
     AttributeDoc(GEN_AI_PROVIDER_NAME, "string", _MODEL,
-                 "From `ls_provider` mapped to the conventions' values, "
-                 "else the model's `_llm_type`."),
+                 "From `ls_provider` mapped to the conventions' values; a value the model "
+                 "declared itself is kept as given; else the model's `_llm_type`."),
     AttributeDoc(GEN_AI_REQUEST_MODEL, "string", _MODEL,
                  "`model_name`/`model`/`model_id` of the invocation params, "
                  "else `ls_model_name`, else `_llm_type`."),

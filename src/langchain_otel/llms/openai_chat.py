@@ -24,7 +24,7 @@ from langchain_core.output_parsers.openai_tools import (
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
-from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
+from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import Field
 
@@ -33,7 +33,7 @@ from langchain_otel.llms._chat_wire import (
     build_chat_payload,
     parse_chat_completion,
 )
-from langchain_otel.llms._exchange import StreamDecoder
+from langchain_otel.llms._exchange import StateAdapter, StreamDecoder
 from langchain_otel.llms._http_model import HTTPModelBase
 
 __all__ = ["OpenAICompatibleChatModel"]
@@ -62,15 +62,23 @@ def _tool_choice(choice: Any, tools: Sequence[Mapping[str, Any]]) -> Any:
     )
 
 
-class _ChatChunks:
+def _json_schema(schema: dict[str, Any] | type) -> dict[str, Any]:
+    """The schema as JSON schema, as LangChain reports it in ``ls_structured_output_format``."""
+    try:
+        from langchain_core.utils.function_calling import (  # noqa: PLC0415 - newer cores only
+            convert_to_json_schema,
+        )
+    except ImportError:  # langchain-core before 0.3.3x: the same shape from the tool schema
+        function = convert_to_openai_tool(schema)["function"]
+        described = {"description": function["description"]} if function.get("description") else {}
+        return {"title": function["name"], **described, **function.get("parameters", {})}
+    return convert_to_json_schema(schema)
+
+
+class _ChatChunks(StateAdapter):
     """The stream decoder of the chat API: ChatGenerationChunks from a ChatStreamState."""
 
-    def __init__(self, state: ChatStreamState) -> None:
-        self._state = state
-
-    @property
-    def chunks(self) -> int:
-        return self._state.chunks
+    _state: ChatStreamState
 
     def feed(self, data: str) -> ChatGenerationChunk | None:
         message = self._state.feed(data)
@@ -180,7 +188,7 @@ class OpenAICompatibleChatModel(HTTPModelBase, BaseChatModel):
         if kwargs:
             raise ValueError(f"unexpected arguments: {sorted(kwargs)}")
         is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
-        output_format = {"kwargs": {"method": method}, "schema": convert_to_json_schema(schema)}
+        output_format = {"kwargs": {"method": method}, "schema": _json_schema(schema)}
         parser: Runnable[Any, Any]
         if method == "function_calling":
             tool = convert_to_openai_tool(schema, strict=strict)

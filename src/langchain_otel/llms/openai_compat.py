@@ -18,7 +18,7 @@ from langchain_core.language_models import LangSmithParams
 from langchain_core.language_models.llms import LLM
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
 
-from langchain_otel.llms._exchange import StreamDecoder
+from langchain_otel.llms._exchange import StateAdapter, StreamDecoder
 from langchain_otel.llms._http_model import HTTPModelBase
 from langchain_otel.llms._wire import Completion, StreamState, build_payload, parse_completion
 
@@ -27,15 +27,10 @@ __all__ = ["OpenAICompatibleLLM"]
 _PATH = "completions"
 
 
-class _TextChunks:
+class _TextChunks(StateAdapter):
     """The stream decoder of the completions API: GenerationChunks from a StreamState."""
 
-    def __init__(self, state: StreamState) -> None:
-        self._state = state
-
-    @property
-    def chunks(self) -> int:
-        return self._state.chunks
+    _state: StreamState
 
     def feed(self, data: str) -> GenerationChunk | None:
         piece = self._state.feed(data)
