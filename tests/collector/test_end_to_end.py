@@ -375,7 +375,7 @@ def test_variable_query_lists_values(phases: dict[str, Phase], path: str, query:
         "job": {phase.service},
         "gen_ai_request_model": set(MODELS),
         "gen_ai_provider_name": {"echo"},
-        "gen_ai_operation_name": {"text_completion"},
+        "gen_ai_operation_name": {"text_completion", "chat"},  # the agents use a chat model
     }[parsed["label"]]
     assert set(phase.variable_values[path][query.id]) == expected
 

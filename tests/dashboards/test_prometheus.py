@@ -151,7 +151,7 @@ def test_variable_query_lists_values(live: Live, query: Query) -> None:
     expected = {
         "job": {JOB},
         "gen_ai_request_model": set(MODELS),
-        "gen_ai_provider_name": {"echo", "echo-chat"},  # EchoLLM, and the agents' EchoChatModel
+        "gen_ai_provider_name": {"echo"},  # EchoLLM and the agents' EchoChatModel
         "gen_ai_operation_name": {"text_completion", "chat"},
     }[parsed["label"]]
     assert set(values) == expected
