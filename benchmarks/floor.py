@@ -64,7 +64,7 @@ __all__ = [
 class InstrumentSpec:
     """One instrument our handler created: how to create the same one."""
 
-    kind: str  # "histogram" or "counter"
+    kind: str  # "histogram", "counter" or "observable_counter" (fed by a CounterTotals)
     name: str
     unit: str
     description: str
@@ -133,7 +133,9 @@ def _exemplar_context(context: Any) -> bool:
 
 class _RecordingInstrument:
     def __init__(self, events: _Events, index: int, real: Any) -> None:
-        self._events, self._index, self._real = events, index, real
+        self._events, self._index = events, index
+        self._real_record = getattr(real, "record", None)
+        self._real_add = getattr(real, "add", None)
 
     def _note(self, amount: float, attributes: Any, context: Any) -> None:
         point = (self._index, amount, dict(attributes or {}), _exemplar_context(context))
@@ -141,11 +143,11 @@ class _RecordingInstrument:
 
     def record(self, amount: float, attributes: Any = None, context: Any = None) -> None:
         self._note(amount, attributes, context)
-        self._real.record(amount, attributes, context)
+        self._real_record(amount, attributes, context)
 
     def add(self, amount: float, attributes: Any = None, context: Any = None) -> None:
         self._note(amount, attributes, context)
-        self._real.add(amount, attributes, context)
+        self._real_add(amount, attributes, context)
 
 
 class _RecordingMeter:
@@ -176,6 +178,17 @@ class _RecordingMeter:
     def create_counter(self, name: str, unit: str = "", description: str = "") -> Any:
         spec = InstrumentSpec("counter", name, unit, description, None)
         return self._wrap(spec, self._real.create_counter(name, unit, description))
+
+    def create_observable_counter(
+        self, name: str, callbacks: Sequence[Any] = (), unit: str = "", description: str = ""
+    ) -> Any:
+        """Our observable counters read a ``CounterTotals``: record what is added to it."""
+        (callback,) = callbacks
+        totals = callback.__self__  # the bound CounterTotals.observe
+        spec = InstrumentSpec("observable_counter", name, unit, description, None)
+        recorder = self._wrap(spec, totals)
+        totals.add = recorder.add  # the instance's add now records, then adds
+        return self._real.create_observable_counter(name, [totals.observe], unit, description)
 
     def __getattr__(self, name: str) -> Any:
         msg = f"the floor cannot replay {name}: teach benchmarks/floor.py about it"
@@ -260,7 +273,15 @@ def build_instruments(meter: Any, specs: Sequence[InstrumentSpec]) -> list[Calla
     """The recording method (``record`` / ``add``) of each instrument, created alike."""
     methods: list[Callable[..., None]] = []
     for spec in specs:
-        if spec.kind == "histogram":
+        if spec.kind == "observable_counter":  # ours' accumulator, read at collection
+            from langchain_otel.callbacks._metrics import CounterTotals
+
+            totals = CounterTotals()
+            meter.create_observable_counter(
+                spec.name, [totals.observe], unit=spec.unit, description=spec.description
+            )
+            methods.append(totals.add)
+        elif spec.kind == "histogram":
             histogram = meter.create_histogram(
                 spec.name,
                 spec.unit,

@@ -141,8 +141,10 @@ def _service(args: argparse.Namespace, progress: Any) -> tuple[dict[str, Any], i
     print(f"\n## Service benchmark (load average before/after {load[0]:.2f} / ", end="")
     print(f"{result['loadavg_after'][0]:.2f})\n")
     print(driver.render(result))
-    errors = sum(s["errors"] for by in result["summary"].values() for s in by.values())
-    return result, 1 if errors else 0
+    # Timeouts under a loaded machine are reported, not failed on; a variant that served
+    # nothing at all is broken.
+    served = [s["requests"] for by in result["summary"].values() for s in by.values()]
+    return result, 0 if served and min(served) > 0 else 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -281,7 +281,8 @@ class RunCore(AgentRuns, SelfReport):
         points = self._points.points(
             state.metric_key, state.metric_base, outcome, info.response_model, kind
         )
-        self._instruments.record_run(points, end.duration, usage, ttfc, per_chunk, cost)
+        context = state.context or trace.set_span_in_context(span)  # exemplars: this run
+        self._instruments.record_run(points, end.duration, usage, ttfc, per_chunk, cost, context)
         _logs.model_event(self._logger, state, end, content)
 
     def _ended(

@@ -1,22 +1,93 @@
-"""Metrics of model runs: the instruments, their cached point attributes, one record call."""
+"""Metrics of model runs: the instruments, their cached point attributes, one record call.
+
+The cost counter is an *observable* counter fed by an in-process accumulator
+(:class:`CounterTotals`): a run adds its cost to a running sum under a lock (well under a
+microsecond), and the SDK reads the cumulative sums at collection time, instead of
+validating, copying and hashing the point's attributes on every run (about 10 µs here).
+The sums are exact: each one is the same float addition the SDK's sum aggregation does.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry.metrics import Counter, Histogram, Meter
+from opentelemetry.metrics import CallbackOptions, Counter, Histogram, Meter, Observation
 
 from langchain_otel.callbacks import _semconv as sc
 
 if TYPE_CHECKING:
+    from opentelemetry.context import Context
+
     from langchain_otel.callbacks._attributes import ModelRequest
     from langchain_otel.callbacks._usage import Usage
 
-__all__ = ["Instruments", "PointAttributes"]
+__all__ = ["CounterTotals", "Instruments", "PointAttributes"]
 
 _MAX_CACHED_ATTRIBUTES = 4096
 Points = tuple[dict[str, Any], dict[str, Any], dict[str, Any]]
 """(plain, input tokens, output tokens) attributes of one run's points."""
+_NO_ATTRIBUTES: Mapping[str, Any] = {}
+
+
+class CounterTotals:
+    """Cumulative sums per attribute set, read by an observable counter's callback.
+
+    ``add`` has a synchronous counter's signature. Sums are keyed by the identity of the
+    attributes dict (the point attribute cache hands out the same dict every run), so
+    adding is one dict look-up; :meth:`observe` merges dicts of equal content.
+
+    Example:
+        >>> totals = CounterTotals()
+        >>> attrs = {"gen_ai.request.model": "m"}
+        >>> totals.add(0.25, attrs)
+        >>> totals.add(0.5, dict(attrs))  # an equal dict: the same series
+        >>> [(o.value, o.attributes) for o in totals.observe(None)]
+        [(0.75, {'gen_ai.request.model': 'm'})]
+    """
+
+    # No __slots__: the benchmarks' same-outputs floor records ``add`` by wrapping it.
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sums: dict[int, list[Any]] = {}  # id(attributes) -> [attributes, sum]
+
+    def add(
+        self,
+        amount: float,
+        attributes: Mapping[str, Any] | None = None,
+        context: Context | None = None,
+    ) -> None:
+        """Add ``amount`` (a non-negative finite number) to the sum of ``attributes``."""
+        if not amount >= 0 or amount == float("inf"):  # negative, NaN or infinite
+            return
+        attrs = _NO_ATTRIBUTES if attributes is None else attributes
+        with self._lock:
+            entry = self._sums.get(id(attrs))
+            if entry is None or entry[0] is not attrs:
+                if len(self._sums) >= 2 * _MAX_CACHED_ATTRIBUTES:
+                    self._merge()
+                entry = self._sums[id(attrs)] = [attrs, 0.0]
+            entry[1] += amount
+
+    def _merge(self) -> list[list[Any]]:
+        """One entry per distinct attribute content (lock held)."""
+        merged: dict[frozenset[Any], list[Any]] = {}
+        for attrs, total in self._sums.values():
+            key = frozenset(attrs.items())
+            if key in merged:
+                merged[key][1] += total
+            else:
+                merged[key] = [attrs, total]
+        self._sums = {id(entry[0]): entry for entry in merged.values()}
+        return list(merged.values())
+
+    def observe(self, options: CallbackOptions | None) -> Iterable[Observation]:
+        """The observable counter's callback: every cumulative sum."""
+        with self._lock:
+            entries = [(dict(attrs), total) for attrs, total in self._merge()]
+        return [Observation(total, attrs) for attrs, total in entries]
 
 
 class Instruments:
@@ -56,8 +127,10 @@ class Instruments:
             description="Mean time between the output chunks of a streamed response.",
             explicit_bucket_boundaries_advisory=sc.DURATION_BUCKETS,
         )
-        self.cost: Counter = meter.create_counter(
+        self.cost = CounterTotals()
+        meter.create_observable_counter(
             sc.METRIC_COST,
+            callbacks=[self.cost.observe],
             unit=sc.UNIT_USD,
             description="Cost of GenAI operations, in US dollars.",
         )
@@ -75,18 +148,24 @@ class Instruments:
         ttfc: float | None,
         per_chunk: float | None,
         cost: tuple[float, float] | None,
+        context: Context | None = None,
     ) -> None:
-        """Record a finished model run's duration, tokens, chunk timings and cost."""
+        """Record a finished model run's duration, tokens, chunk timings and cost.
+
+        ``context`` holds the run's span, so every model run's points get the same
+        exemplars (with the SDK's default trace-based filter) whether or not its span
+        happens to be current when LangChain calls the end callback.
+        """
         plain, as_input, as_output = points
-        self.duration.record(duration, plain)
+        self.duration.record(duration, plain, context)
         if usage.input_tokens is not None:
-            self.token_usage.record(usage.input_tokens, as_input)
+            self.token_usage.record(usage.input_tokens, as_input, context)
         if usage.output_tokens is not None:
-            self.token_usage.record(usage.output_tokens, as_output)
+            self.token_usage.record(usage.output_tokens, as_output, context)
         if ttfc is not None:
-            self.ttfc.record(ttfc, plain)
+            self.ttfc.record(ttfc, plain, context)
         if per_chunk is not None:
-            self.time_per_chunk.record(per_chunk, plain)
+            self.time_per_chunk.record(per_chunk, plain, context)
         if cost is not None:
             self.cost.add(cost[0] + cost[1], plain)
 
