@@ -67,7 +67,8 @@ def langchain_bounds(session: nox.Session, bound: str) -> None:
     # The packages built on a newer langchain-core (langchain 1.x breaks 0.3.0's globals)
     # are not needed by the context tests: leave them out, and out of a reused venv.
     newer = ("langchain>", "langchain-tests", "langgraph")
-    session.install(*(r for r in group("tests") if not r.startswith(newer)))
+    # pytest-benchmark: pyproject's addopts pass --benchmark-disable (langchain-tests uses it).
+    session.install(*(r for r in group("tests") if not r.startswith(newer)), "pytest-benchmark")
     session.run(
         "python",
         "-m",
