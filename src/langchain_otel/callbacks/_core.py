@@ -226,7 +226,7 @@ class RunCore(SelfReport):
         if state.span is None:  # declined: another handler telemeters it
             return
         self._release(run_id, state)
-        outcome = outcome_of(error)
+        outcome = sc.OUTCOME_OK if error is None else outcome_of(error)
         try:
             failure = error if outcome == sc.OUTCOME_ERROR else None
             self._end_model(state, response, outcome, failure)
@@ -285,7 +285,7 @@ class RunCore(SelfReport):
         span = state.span
         if span is None:  # folded or declined: nothing to end
             return
-        outcome = outcome_of(error)
+        outcome = sc.OUTCOME_OK if error is None else outcome_of(error)
         try:
             if outcome == sc.OUTCOME_CANCELLED:
                 span.set_attribute(sc.OUTCOME, outcome)
