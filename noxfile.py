@@ -85,6 +85,7 @@ def stress(session: nox.Session) -> None:
 def demo(session: nox.Session) -> None:
     """The main job: an instrumented LangChain workload; extra arguments go to the CLI."""
     install_project(session, "otlp", "prices")
+    session.install("langchain>=1.0", "langgraph>=1.0")  # the demo's agent traffic
     session.run("langchain-otel", "demo", *session.posargs)
 
 
@@ -232,3 +233,27 @@ def collector(session: nox.Session) -> None:
         *session.posargs,
         env={"LANGCHAIN_OTEL_REQUIRE_SERVERS": "1"},
     )
+
+
+@nox.session
+def browser(session: nox.Session) -> None:
+    """The HTML report in a real headless Chromium: layout, schemes, waterfall geometry.
+
+    Installs Debian's `chromium` when it is missing; no browser is downloaded. Screenshots
+    and the pages land in `.nox/browser/artifacts/`.
+    """
+    if not shutil.which("chromium"):
+        env = {"DEBIAN_FRONTEND": "noninteractive"}
+        lock = ("-o", "DPkg::Lock::Timeout=600")
+        session.run("apt-get", *lock, "update", "-q", external=True, env=env)
+        session.run("apt-get", *lock, "install", "-y", "-q", "chromium", external=True, env=env)
+    install_project(session, "otlp", "prices")
+    session.install(*group("tests"), "websockets>=13")
+    artifacts = os.path.join(session.virtualenv.location, "artifacts")
+    session.run(
+        "pytest",
+        "tests/browser",
+        *session.posargs,
+        env={"LANGCHAIN_OTEL_REQUIRE_BROWSER": "1", "LANGCHAIN_OTEL_BROWSER_ARTIFACTS": artifacts},
+    )
+    session.log(f"screenshots in {artifacts}")

@@ -9,10 +9,12 @@ stays exact as ours changes:
    every instrument call (and still forwards it to a real SDK meter).
 2. Each span is turned into a :class:`SpanTemplate`: name, kind, every attribute
    (the start ones and the end ones, in one dict), status, and the metric points our
-   handler recorded right after ending it (same thread, before the next span ended).
+   handler recorded right after ending it (same thread, before the next span ended),
+   each with whether a sampled span was current (the SDK then records an exemplar).
 3. :class:`FloorHandler` replays the templates: ``start_span`` with the whole attribute
    dict at a run's start (under its parent run's span), ``end()`` and the recorded
-   points at its end. Every value is precomputed; the only work per callback is two
+   points at its end, in the run span's context where ours had a sampled span current
+   (same exemplars). Every value is precomputed; the only work per callback is two
    dict look-ups.
 
 Templates are keyed by ``(run type, has a parent)``: one key per kind of run in every
@@ -77,7 +79,8 @@ class SpanTemplate:
     kind: SpanKind
     attributes: Mapping[str, Any]
     status: Status | None
-    points: tuple[tuple[int, float, Mapping[str, Any]], ...]  # (instrument, value, attributes)
+    points: tuple[tuple[int, float, Mapping[str, Any], bool], ...]
+    """(instrument, value, attributes, recorded with a sampled span current)."""
 
     def shape(self) -> tuple[Any, ...]:
         """What must agree between two runs under one key (values may differ)."""
@@ -86,7 +89,7 @@ class SpanTemplate:
             self.kind,
             tuple(sorted(self.attributes)),
             None if self.status is None else self.status.status_code,
-            tuple((i, tuple(sorted(a.items()))) for i, _, a in self.points),
+            tuple((i, tuple(sorted(a.items())), e) for i, _, a, e in self.points),
         )
 
 
@@ -122,16 +125,26 @@ class _KeepEnded(SpanProcessor):
         self._events.add("span", span)
 
 
+def _exemplar_context(context: Any) -> bool:
+    """Whether the SDK's default (trace-based) exemplar filter samples in ``context``."""
+    span_context = trace.get_current_span(context).get_span_context()
+    return bool(span_context.is_valid and span_context.trace_flags.sampled)
+
+
 class _RecordingInstrument:
     def __init__(self, events: _Events, index: int, real: Any) -> None:
         self._events, self._index, self._real = events, index, real
 
+    def _note(self, amount: float, attributes: Any, context: Any) -> None:
+        point = (self._index, amount, dict(attributes or {}), _exemplar_context(context))
+        self._events.add("point", point)
+
     def record(self, amount: float, attributes: Any = None, context: Any = None) -> None:
-        self._events.add("point", (self._index, amount, dict(attributes or {})))
+        self._note(amount, attributes, context)
         self._real.record(amount, attributes, context)
 
     def add(self, amount: float, attributes: Any = None, context: Any = None) -> None:
-        self._events.add("point", (self._index, amount, dict(attributes or {})))
+        self._note(amount, attributes, context)
         self._real.add(amount, attributes, context)
 
 
@@ -213,7 +226,9 @@ def record(workload: Any, models: Any) -> Script:
     """Run one op of ``workload`` under our handler and script what it emitted."""
     from benchmarks import workloads as wl
     from benchmarks.candidates import ours_handler
+    from langchain_otel.callbacks import _propagation  # after the worker set it up
 
+    was_installed = _propagation.installed()
     events = _Events()
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(_KeepEnded(events))
@@ -232,6 +247,8 @@ def record(workload: Any, models: Any) -> Script:
         )
     finally:
         loop.close()
+        if not was_installed:  # our handler patched LangChain's boundaries: the floor does not
+            _propagation.uninstall()
     templates, spans, points = _templates(events)
     return Script(tuple(events.specs), templates, spans, points)
 
@@ -279,7 +296,7 @@ class FloorHandler(BaseCallbackHandler):
             sdk.meter_provider.get_meter("langchain_otel.bench.floor"), script.instruments
         )
         self._templates = {
-            key: (t, tuple((methods[i], v, a) for i, v, a in t.points))
+            key: (t, tuple((methods[i], v, a, e) for i, v, a, e in t.points))
             for key, t in script.templates.items()
         }
         self._runs: dict[UUID, list[Any]] = {}  # run id -> [span, points, status, context]
@@ -303,12 +320,17 @@ class FloorHandler(BaseCallbackHandler):
         self._runs[run_id] = [span, points, template.status, None]
 
     def _end(self, run_id: UUID) -> None:
-        span, points, status, _ = self._runs.pop(run_id)
+        span, points, status, context = self._runs.pop(run_id)
         if status is not None:
             span.set_status(status)
         span.end()
-        for method, value, attributes in points:
-            method(value, attributes)
+        for method, value, attributes, exemplar in points:
+            if exemplar:  # ours had the run's span current: the SDK keeps an exemplar
+                if context is None:
+                    context = trace.set_span_in_context(span)
+                method(value, attributes, context)
+            else:
+                method(value, attributes)
 
     def on_llm_start(self, serialized: Any, prompts: Any, *, run_id: UUID, **kw: Any) -> None:
         """Start the recorded text-model span."""

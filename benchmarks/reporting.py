@@ -152,7 +152,7 @@ def render(result: dict[str, Any], workloads: dict[str, Any]) -> str:
     goals = result["goals"].get("ours", {})
     out: list[str] = []
 
-    header = ["workload", *candidates, "goal", "ours: goal"]
+    header = ["workload", *candidates, "issue 6 goal", "ours: issue 6 goal"]
     rows = []
     for wid in wids:
         goal = workloads[wid]

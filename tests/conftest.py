@@ -14,19 +14,22 @@ SUITE_KNOBS = ("LANGCHAIN_OTEL_REQUIRE_", "LANGCHAIN_OTEL_STRESS_", "LANGCHAIN_O
 
 
 def _reset_global_state() -> None:
+    import structlog
+
     import langchain_otel  # imported when the first test runs, not at collection
 
     if langchain_otel.is_instrumented():
         langchain_otel.uninstrument()
     langchain_otel.reset_defaults()
+    structlog.reset_defaults()  # a test that configures structlog (a level filter) is undone
 
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every test starts without the user's OTEL_* / LANGCHAIN_OTEL_* settings, unconfigured.
 
-    ``configure()`` and ``instrument()`` are undone before and after each test, so one
-    test's global state cannot leak into the next.
+    ``configure()``, ``instrument()`` and ``structlog.configure()`` are undone before and
+    after each test, so one test's global state cannot leak into the next.
     """
     for name in list(os.environ):
         if name.startswith(("OTEL_", "LANGCHAIN_OTEL_")) and not name.startswith(SUITE_KNOBS):

@@ -221,7 +221,7 @@ def _span_shapes(sdk: candidates.Sdk) -> list[tuple[Any, ...]]:
 
 
 def _points(sdk: candidates.Sdk) -> dict[str, list[tuple[Any, ...]]]:
-    """Metric name -> sorted (attributes, count of points) over every scope."""
+    """Metric name -> sorted (attributes, count of points, has exemplars) over every scope."""
     found: dict[str, list[tuple[Any, ...]]] = {}
     data = sdk.reader.get_metrics_data()
     for resource_metrics in data.resource_metrics if data else []:
@@ -230,7 +230,7 @@ def _points(sdk: candidates.Sdk) -> dict[str, list[tuple[Any, ...]]]:
                 for point in metric.data.data_points:
                     count = getattr(point, "count", None)
                     found.setdefault(metric.name, []).append(
-                        (tuple(sorted(point.attributes.items())), count)
+                        (tuple(sorted(point.attributes.items())), count, bool(point.exemplars))
                     )
     return {name: sorted(points) for name, points in found.items()}
 
@@ -240,7 +240,7 @@ class TestFloor:
     def test_emits_exactly_what_ours_emits(
         self, wid: str, models: wl.Models, loop: asyncio.AbstractEventLoop
     ) -> None:
-        """Same spans (names, kinds, attribute keys, tree) and the same metric points."""
+        """Same spans (names, kinds, attribute keys, tree), metric points and exemplars."""
         workload = wl.WORKLOADS[wid]
         concurrency = workload.concurrency_in(quick=True)
         seen = []
@@ -283,7 +283,7 @@ class TestFloor:
         assert template.attributes["langchain_otel.cost.total"] == pytest.approx(
             319 * 0.15e-6 + 256 * 0.6e-6
         )
-        names = [script.instruments[i].name for i, _, _ in template.points]
+        names = [script.instruments[i].name for i, _, _, _ in template.points]
         assert names == [
             "gen_ai.client.operation.duration",
             "gen_ai.client.token.usage",

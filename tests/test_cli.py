@@ -76,11 +76,25 @@ def test_demo_then_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert all(len(record["traceId"]) == 32 for record in records)  # inside demo.request spans
 
     # The handler's model spans, with the demo's prices, outcomes and streamed TTFT.
-    from langchain_otel._report import load_report, summarize
+    from langchain_otel._report import build_traces, load_report, summarize
 
-    rows = {row.model: row for row in summarize(load_report(out_dir).records)}
-    assert {"echo-small", "echo-large", "all"} <= set(rows)
-    assert rows["all"].requests == 20
+    report = load_report(out_dir)
+    rows = {row.model: row for row in summarize(report.records)}
+    assert {"echo-small", "echo-large", "echo-chat", "all"} <= set(rows)
+    assert {r.outcome for r in report.records if r.model == "echo-chat"} >= {"ok", "error"}
+    traces = build_traces(report.spans)
+    assert len(traces) == 20
+    # Requests 4, 10 and 16 ask the support agent: two model calls and two tool calls each.
+    agent_traces = [t for t in traces if t.root.attributes.get("demo.request.index") in {4, 10, 16}]
+    assert [t.model_calls for t in agent_traces] == [2, 2, 2]
+    assert all(
+        [r.span.name for r in t.rows if r.span.name.startswith("execute_tool")]
+        == ["execute_tool search_docs", "execute_tool estimate_cost"]
+        for t in agent_traces
+    )
+    assert all(t.model_calls == 1 for t in traces if t not in agent_traces)
+    assert rows["all"].requests == 23
+    assert "support_agent" in (out_dir / "traces.jsonl").read_text()
     assert rows["all"].errors >= 1
     assert rows["all"].cancelled >= 1
     assert rows["all"].ttfts
@@ -108,7 +122,7 @@ def test_demo_prints_one_set_of_numbers(tmp_path: Path, capsys: pytest.CaptureFi
     assert out.count("tokens in") == 1  # the table's header, once
     total = summarize(load_report(out_dir).records)[-1]
     (all_row,) = (line.split() for line in out.splitlines() if line.startswith("all "))
-    assert all_row[1] == "20"
+    assert all_row[1] == "23"  # 17 chain requests, 3 agent requests of two model calls
     assert all_row[-3:] == [
         str(total.input_tokens),
         str(total.output_tokens),
@@ -121,7 +135,8 @@ def test_demo_prints_one_set_of_numbers(tmp_path: Path, capsys: pytest.CaptureFi
     assert match is not None, client
     assert int(match[1]) > 0
     assert int(match[2]) > 0
-    assert "the 3 requests stopped mid-answer got no usage from their model" in client
+    assert "the 3 requests cut short (a stream stopped or reset, a deadline)" in client
+    assert "agent      3 requests went to support_agent" in out
 
 
 def test_demo_under_nox_points_at_the_nox_report_session(

@@ -426,7 +426,7 @@ def test_otlp_grpc_reaches_a_real_receiver() -> None:
 
     received: list[Any] = []
 
-    class TraceService(trace_service_pb2_grpc.TraceServiceServicer):  # type: ignore[misc]
+    class TraceService(trace_service_pb2_grpc.TraceServiceServicer):  # type: ignore[misc,unused-ignore]
         def Export(self, request: Any, context: Any) -> Any:
             received.append(request)
             return trace_service_pb2.ExportTraceServiceResponse()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.sdk._logs import LoggerProvider, ReadableLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 from structlog.testing import capture_logs
@@ -19,6 +19,7 @@ from langchain_otel._export._counting import (
     CountingLogExporter,
     DropCounter,
 )
+from tests._collector import closed_port_url
 
 
 class BlackHoleExporter(LogRecordExporter):
@@ -71,59 +72,103 @@ def test_full_log_queue_evictions_are_counted_and_logged_once() -> None:
     assert [(log["signal"], log["count"]) for log in drops] == [("logs", 1)]  # logged once
 
 
-@contextmanager
-def black_hole_server() -> Iterator[str]:
-    """An HTTP endpoint on 127.0.0.1 that accepts connections, reads, and never answers."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(64)
-    server.settimeout(0.2)
-    stop = threading.Event()
-    connections: list[socket.socket] = []
+class HoldingCollector:
+    """An OTLP/HTTP endpoint on 127.0.0.1 that takes each request and holds the answer.
 
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                connection, _ = server.accept()
-            except OSError:
-                continue
-            connections.append(connection)
+    Until ``release`` is set the backend is a black hole: requests arrive (``received``)
+    and hang, so the SDK's export thread is stuck and its queue fills. Once released it
+    answers 200 to everything, as a healthy Collector would.
+    """
 
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.getsockname()[1]}"
-    finally:
-        stop.set()
-        thread.join()
-        for connection in connections:
-            connection.close()
-        server.close()
+    def __init__(self) -> None:
+        self.received = threading.Event()
+        self.release = threading.Event()
+        self.records = 0
+        collector = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                request = ExportLogsServiceRequest.FromString(body)
+                collector.records += sum(
+                    len(scope.log_records)
+                    for resource in request.resource_logs
+                    for scope in resource.scope_logs
+                )
+                collector.received.set()
+                collector.release.wait(30)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    @contextmanager
+    def running(self) -> Iterator[HoldingCollector]:
+        """Serve in a thread; on exit release every held request and stop."""
+        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self.release.set()
+            self.server.shutdown()
+            self.server.server_close()
+            thread.join()
 
 
-def test_logs_to_a_black_holed_collector_are_all_counted(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+def test_logs_to_a_black_holed_collector_are_counted_and_logged_once(
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """configure(): every record sent to a Collector that never answers is counted as dropped.
-
-    Some are pushed out of the full queue, the others time out in the exporter; either way
-    ``Telemetry.dropped["logs"]`` ends equal to what was emitted, and it is logged once.
+    """configure(): while the Collector swallows a request, each record past the full queue
+    is one drop in ``Telemetry.dropped["logs"]``, logged once; the rest arrive afterwards.
     """
     monkeypatch.setenv("OTEL_BLRP_MAX_QUEUE_SIZE", "4")
     monkeypatch.setenv("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "2")
-    with black_hole_server() as url:
+    with HoldingCollector().running() as collector:
         telemetry = configure(
-            endpoint=url,
+            endpoint=collector.url,
             traces_exporter="none",
             metrics_exporter="none",
-            timeout=0.5,
+            timeout=30.0,
             set_global=False,
         )
         logger = telemetry.logger_provider.get_logger("t")
         with capture_logs() as logs:
-            for index in range(20):
+            logger.emit(body="record 0")
+            logger.emit(body="record 1")  # a full batch: the export thread sends it, and hangs
+            assert collector.received.wait(30)
+            for index in range(2, 20):  # 4 fill the queue, each of the 14 after evicts one
                 logger.emit(body=f"record {index}")
+            assert telemetry.dropped["logs"] == 14
+            collector.release.set()
             shutdown()
-    assert telemetry.dropped == {"traces": 0, "metrics": 0, "logs": 20}
+    assert telemetry.dropped == {"traces": 0, "metrics": 0, "logs": 14}
+    assert collector.records == 2 + 4  # the held batch, then what the full queue kept
     drops = [log for log in logs if log["event"] == "telemetry.dropped"]
-    assert [log["signal"] for log in drops] == ["logs"]
+    assert [(log["signal"], log["count"]) for log in drops] == [("logs", 1)]
+
+
+def test_logs_to_a_collector_that_is_down_are_counted() -> None:
+    """Nothing listens at the endpoint: each record of the failed exports is one drop."""
+    telemetry = configure(
+        endpoint=closed_port_url(),
+        traces_exporter="none",
+        metrics_exporter="none",
+        timeout=0.5,
+        set_global=False,
+    )
+    logger = telemetry.logger_provider.get_logger("t")
+    with capture_logs() as logs:
+        for index in range(3):
+            logger.emit(body=f"record {index}")
+        assert telemetry.force_flush(5_000) is True
+        assert telemetry.dropped["logs"] == 3
+        shutdown()
+    drops = [log for log in logs if log["event"] == "telemetry.dropped"]
+    assert [(log["signal"], log["count"]) for log in drops] == [("logs", 3)]

@@ -38,6 +38,8 @@ PUBLIC_API: dict[str, list[str]] = {
     "langchain_otel.config": [
         "DEFAULT_DIRECTORY",
         "LANGCHAIN_OTEL_DIRECTORY",
+        "Settings",
+        "SignalSettings",
         "Telemetry",
         "configure",
         "get_config",
@@ -61,9 +63,15 @@ PUBLIC_API: dict[str, list[str]] = {
         "RateLimitError",
         "UpstreamHTTPError",
     ],
-    "langchain_otel.llms": ["EchoChatModel", "EchoLLM", "OpenAICompatibleLLM"],
+    "langchain_otel.llms": [
+        "EchoChatModel",
+        "EchoLLM",
+        "OpenAICompatibleChatModel",
+        "OpenAICompatibleLLM",
+    ],
     "langchain_otel.llms.echo": ["EchoLLM"],
     "langchain_otel.llms.echo_chat": ["EchoChatModel"],
+    "langchain_otel.llms.openai_chat": ["OpenAICompatibleChatModel"],
     "langchain_otel.llms.openai_compat": ["OpenAICompatibleLLM"],
     "langchain_otel.processors": ["OTelLogsBridge", "add_otel_context"],
     "langchain_otel.testing": ["CapturedTelemetry", "FakeClock", "capture_telemetry", "fake_clock"],
@@ -166,10 +174,11 @@ def test_testing_telemetry_is_a_deprecated_alias() -> None:
     with pytest.warns(DeprecationWarning, match=r"use langchain_otel\.testing\.CapturedTelemetry"):
         alias = testing.Telemetry
     assert alias is testing.CapturedTelemetry
-    assert alias is not langchain_otel.Telemetry
+    assert alias.__qualname__ == "CapturedTelemetry"  # not configure()'s Telemetry
+    assert langchain_otel.Telemetry.__module__ == "langchain_otel.config"
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         from langchain_otel.testing import CapturedTelemetry  # the new name: no warning
     assert CapturedTelemetry is alias
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
-        _ = testing.Nope  # type: ignore[attr-defined]
+        _ = testing.Nope

@@ -439,3 +439,56 @@ def test_fuzz_truncated_files(data: st.DataObject) -> None:
     assert len(report.records) >= whole_lines
     assert report.skipped_lines <= 1
     render_html(report)
+
+
+def test_failed_waterfalls_are_capped_with_a_notice() -> None:
+    """Thousands of failed traces do not make a page that will not open: 200, then a note."""
+    from langchain_otel._report import Report, TraceSpan
+    from langchain_otel._report._html import MAX_FAILED
+
+    spans = [
+        TraceSpan(f"{i:032x}", f"{i:016x}", None, f"req {i}", i * _NS, i * _NS + 1000, "error")
+        for i in range(MAX_FAILED + 3)
+    ]
+    page = render_html(Report(Path("d"), [], [], spans=spans), slowest=0)
+    assert page.count("<article class='trace'") == MAX_FAILED
+    assert f"{MAX_FAILED + 3} more traces that erred or were cancelled" in page
+    assert "3 more failed traces are left out" in page
+
+
+def test_agent_runs_get_a_table_and_purple_bars(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """invoke_agent spans: a per-agent row in the text and the page, agent bars in waterfalls."""
+    from langchain_otel._cli import main
+
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(JsonlSpanExporter(tmp_path / "traces.jsonl")))
+    tracer = provider.get_tracer("t")
+    begin = int(1_800_000_000 * _NS)
+    for run, (seconds, cost) in enumerate([(1.0, 0.002), (3.0, 0.004)]):
+        agent = tracer.start_span(
+            "invoke_agent support_agent",
+            start_time=begin + run * 10 * _NS,
+            attributes={
+                "gen_ai.operation.name": "invoke_agent",
+                "gen_ai.agent.name": "support_agent",
+                "langchain_otel.agent.model_calls": 2,
+                "langchain_otel.agent.tool_calls": 3,
+                "gen_ai.usage.input_tokens": 100,
+                "gen_ai.usage.output_tokens": 40,
+                "langchain_otel.cost.total": cost,
+                "langchain_otel.outcome": "ok",
+            },
+        )
+        agent.end(end_time=begin + run * 10 * _NS + int(seconds * _NS))
+    provider.shutdown()
+    assert main(["report", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    (row,) = (line.split() for line in out.splitlines() if line.startswith("support_agent "))
+    assert row == ["support_agent", "2", "0", "0", "2000", "2900", "2.0", "3.0", "0", "200",
+                   "80", "$0.003000"]  # fmt: skip
+    page = render_html(load_report(tmp_path))
+    assert "<h2 id='agents'>Per agent</h2>" in page
+    assert "<a href='#agents'>Agents</a>" in page
+    assert "<details class='span agent ok'" in page

@@ -45,6 +45,10 @@ SAME_AS = {
     "GEN_AI_TOOL_CALL_ARGUMENTS": (ga, "GEN_AI_TOOL_CALL_ARGUMENTS"),
     "GEN_AI_TOOL_CALL_RESULT": (ga, "GEN_AI_TOOL_CALL_RESULT"),
     "GEN_AI_RETRIEVAL_QUERY_TEXT": (ga, "GEN_AI_RETRIEVAL_QUERY_TEXT"),
+    "GEN_AI_TOOL_TYPE": (ga, "GEN_AI_TOOL_TYPE"),
+    "GEN_AI_AGENT_NAME": (ga, "GEN_AI_AGENT_NAME"),
+    "GEN_AI_AGENT_ID": (ga, "GEN_AI_AGENT_ID"),
+    "GEN_AI_WORKFLOW_NAME": (ga, "GEN_AI_WORKFLOW_NAME"),
     "SERVER_ADDRESS": (sa, "SERVER_ADDRESS"),
     "SERVER_PORT": (sa, "SERVER_PORT"),
     "ERROR_TYPE": (ea, "ERROR_TYPE"),
@@ -59,6 +63,8 @@ ENUMS = {
     "OPERATION_TEXT_COMPLETION": ga.GenAiOperationNameValues.TEXT_COMPLETION,
     "OPERATION_EXECUTE_TOOL": ga.GenAiOperationNameValues.EXECUTE_TOOL,
     "OPERATION_RETRIEVAL": ga.GenAiOperationNameValues.RETRIEVAL,
+    "OPERATION_INVOKE_AGENT": ga.GenAiOperationNameValues.INVOKE_AGENT,
+    "OPERATION_INVOKE_WORKFLOW": ga.GenAiOperationNameValues.INVOKE_WORKFLOW,
     "TOKEN_TYPE_INPUT": ga.GenAiTokenTypeValues.INPUT,
     "TOKEN_TYPE_OUTPUT": ga.GenAiTokenTypeValues.OUTPUT,
 }
@@ -103,6 +109,11 @@ def test_our_names_live_in_our_namespace() -> None:
         "COST_OUTPUT",
         "COST_TOTAL",
         "METRIC_COST",
+        "METRIC_AGENT_COST",
+        "AGENT_MODEL_CALLS",
+        "AGENT_TOOL_CALLS",
+        "AGENT_TOOL_ERRORS",
+        "AGENT_METADATA_KEY",
     ):
         assert getattr(sc, name).startswith("langchain_otel."), name
     for name in ("LANGCHAIN_RUN_ID", "LANGCHAIN_RUN_TYPE", "LANGCHAIN_RUN_NAME", "LANGCHAIN_TAGS"):
@@ -139,6 +150,7 @@ def test_buckets_and_metric_attributes_follow_semconv_md() -> None:
         "server.port",
         "error.type",
         "langchain_otel.outcome",
+        "gen_ai.agent.name",  # agent runs only (issue 13: per-agent panels)
     } == sc.METRIC_ATTRIBUTES
 
 
@@ -160,6 +172,9 @@ def test_reference_covers_every_attribute_and_metric() -> None:
                     "COST_",
                     "OUTCOME",
                     "USAGE_",
+                    "LANGGRAPH_",
+                    "AGENT_MODEL",
+                    "AGENT_TOOL",
                 )
             )
         ):
@@ -171,6 +186,7 @@ def test_reference_covers_every_attribute_and_metric() -> None:
         sc.METRIC_TOKEN_USAGE,
         sc.METRIC_TIME_TO_FIRST_CHUNK,
         sc.METRIC_TIME_PER_OUTPUT_CHUNK,
+        sc.METRIC_AGENT_COST,
         sc.METRIC_COST,
     }
     assert "| `gen_ai.client.operation.duration` | histogram | `s` |" in sc.reference_markdown()

@@ -44,6 +44,9 @@ COLLECTOR_CONTRIB = "v0.165.1"
 # release it serves. The agent Collector, the only one that needs the exporter, is therefore
 # a distribution of its own, of one release too (core and contrib v0.161.0).
 AGENT_RELEASE = "v0.161.0"
+# The stable (v1.x) core modules of each release: the confmap providers main.go imports.
+STABLE = {COLLECTOR_CORE: "v1.71.0", AGENT_RELEASE: "v1.67.0"}
+PROVIDERS = ["envprovider", "fileprovider", "httpprovider", "httpsprovider", "yamlprovider"]
 PROMETHEUS = "v0.316.0"  # Prometheus 3.x (the Go module's v0.3MM.P is 3.MM.P)
 JAEGER = "v1.76.0"  # the Go module's tag of Jaeger v2 (v2.13.0); cmd/jaeger is v2
 
@@ -77,6 +80,9 @@ AGENT_COMPONENTS = {
     ],
     "extensions": [f"{CONTRIB}/extension/healthcheckextension {AGENT_RELEASE}"],
 }
+# loadbalancingexporter v0.161.0 requires aws-sdk-go-v2/service/servicediscovery v1.48.0 (its
+# AWS Cloud Map resolver), whose zip the module proxy does not serve (403); v1.49.0 it does.
+AGENT_EXTRA_REQUIRES = ["github.com/aws/aws-sdk-go-v2/service/servicediscovery v1.49.0"]
 
 
 @dataclass(frozen=True)
@@ -90,13 +96,14 @@ class Binary:
     package: str = ""
     components: dict[str, list[str]] | None = None
     builder_version: str = ""
+    extra_requires: tuple[str, ...] = ()
 
     @property
     def tag(self) -> str:
         """`VERSION`, plus a hash of the manifest for Collector distributions."""
         if self.components is None:
             return self.version
-        digest = hashlib.sha256(manifest(self, "").encode()).hexdigest()[:8]
+        digest = hashlib.sha256((manifest(self, "") + go_mod(self)).encode()).hexdigest()[:8]
         return f"{self.version}-{digest}"
 
     @property
@@ -119,6 +126,7 @@ BINARIES = {
         "collector",
         components=AGENT_COMPONENTS,
         builder_version=AGENT_RELEASE,
+        extra_requires=tuple(AGENT_EXTRA_REQUIRES),
     ),
     "prometheus": Binary(
         "prometheus",
@@ -197,7 +205,20 @@ def build_collector(binary: Binary, work: Path) -> None:
     config = work / "manifest.yaml"
     config.write_text(manifest(binary, str(source)))
     run([str(builder), "--config", str(config), "--skip-get-modules", "--skip-compilation"])
+    (source / "go.mod").write_text(go_mod(binary))
     go_build(source, ".", work / "out", "-s -w")
+
+
+def go_mod(binary: Binary) -> str:
+    """The distribution's go.mod: every component, otelcol, service and the providers pinned."""
+    assert binary.components is not None
+    release = binary.builder_version
+    requires = [module for modules in binary.components.values() for module in modules]
+    requires += [f"{CORE}/otelcol {release}", f"{CORE}/service {release}"]
+    requires += [f"{CORE}/confmap/provider/{name} {STABLE[release]}" for name in PROVIDERS]
+    requires += binary.extra_requires
+    lines = "".join(f"\t{module}\n" for module in requires)
+    return f"module github.com/langchain-otel/{binary.name}\n\ngo 1.25\n\nrequire (\n{lines})\n"
 
 
 def go_build(source: Path, package: str, out: Path, ldflags: str) -> None:

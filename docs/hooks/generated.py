@@ -166,6 +166,13 @@ def _observed_spans() -> list[tuple[str, str, str, str]]:
         ("chat model (`on_chat_model_start`)", FakeListChatModel(responses=["hi"]), "hi"),
         ("tool", lookup, {"city": "Paris"}),
         ("retriever", DocsRetriever(name="docs_retriever"), "query"),
+        (
+            "agent (`create_agent`, a named graph, or the `langchain_otel.agent` metadata key)",
+            RunnableLambda(lambda x: x, name="my_agent").with_config(
+                metadata={"langchain_otel.agent": "my_agent"}
+            ),
+            "x",
+        ),
     ]
     rows: list[tuple[str, str, str, str]] = []
     with capture_telemetry(use_genai_prices=False) as telemetry:
@@ -197,7 +204,9 @@ def _semconv_page() -> str | None:
         "One span per LangChain run, parented by the run's parent (so a chain is one trace).",
         "Model spans are named `{gen_ai.operation.name} {gen_ai.request.model}`. The examples",
         "are the spans of real runs (an `EchoLLM`, LangChain's `FakeListChatModel`, a tool",
-        "named `lookup`, a retriever named `docs_retriever`, a runnable named `my_step`).",
+        "named `lookup`, a retriever named `docs_retriever`, a runnable named `my_step`, one named",
+        "as the agent `my_agent`). A root LangGraph graph that is not an agent is an INTERNAL",
+        "`invoke_workflow {name}` span (see the handler guide's *Agents and LangGraph*).",
         "",
         "| run | span name (example) | kind | `gen_ai.operation.name` |",
         "|---|---|---|---|",
@@ -243,6 +252,12 @@ def _semconv_page() -> str | None:
         ("`langchain_otel.outcome`", "OUTCOME_"),
         ("`gen_ai.token.type`", "TOKEN_TYPE_"),
         ("`langchain.run.type`", "RUN_TYPE_"),
+        ("`gen_ai.tool.type`", "TOOL_TYPE_"),
+        (
+            '`error.type` of a tool that returned a `ToolMessage` with `status="error"`',
+            "ERROR_TYPE_TOOL_",
+        ),
+        ("run metadata key naming a run as an agent (see the handler guide)", "AGENT_METADATA_"),
     ):
         values = [
             value

@@ -57,9 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo",
         help="run the instrumented demo workload",
-        description="An async, service-like workload (prompt | EchoLLM | parser: ainvoke and "
-        "astream under a concurrency limit, with a few failures and cancelled streams), "
-        "instrumented with OTelCallbackHandler and structlog, then a summary.",
+        description="An async, service-like workload (prompt | EchoLLM | parser and "
+        "chat prompt | EchoChatModel | parser: ainvoke and astream under a concurrency limit, "
+        "with a few failures and cancelled streams), instrumented with OTelCallbackHandler "
+        "and structlog, then the per-model table read back from the files.",
         epilog="examples:\n  langchain-otel demo\n  langchain-otel demo --requests 200 "
         "--concurrency 16 --out /tmp/telemetry\n  langchain-otel demo --endpoint "
         "http://localhost:4318\n",

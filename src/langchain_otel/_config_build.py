@@ -32,7 +32,6 @@ from opentelemetry.trace import TracerProvider as APITracerProvider
 
 from langchain_otel._export._counting import (
     OTLP_LOGGERS,
-    SDK_BATCH_LOGGER,
     CountingBatchLogRecordProcessor,
     CountingBatchSpanProcessor,
     CountingLogExporter,
@@ -200,10 +199,10 @@ def build(settings: Settings) -> Providers:
         logger_provider.add_log_record_processor(
             CountingBatchLogRecordProcessor(CountingLogExporter(log_exporter, counter), counter)
         )
-    # The SDK's batch processors warn once per item a full queue drops, the OTLP exporters
-    # once per retry: let the first line of each through (the counts are in ``dropped``).
-    log_filter = OnceFilter()
-    log_filter.install([SDK_BATCH_LOGGER, *(OTLP_LOGGERS if settings.uses("otlp") else ())])
+    log_filter = None
+    if settings.uses("otlp"):
+        log_filter = OnceFilter()
+        log_filter.install(OTLP_LOGGERS)
     return Providers(
         tracer_provider,
         meter_provider,

@@ -78,6 +78,7 @@ def instrument(
     capture_metadata: bool = False,
     run_ttl: float = 600.0,
     max_runs: int = 10_000,
+    keep_all_runs: bool = False,
     strict: bool = False,
 ) -> OTelCallbackHandler:
     """Give every LangChain run an :class:`~langchain_otel.OTelCallbackHandler`.
@@ -98,6 +99,7 @@ def instrument(
         capture_metadata: See the handler.
         run_ttl: See the handler.
         max_runs: See the handler.
+        keep_all_runs: See the handler.
         strict: See the handler.
 
     Returns:
@@ -129,6 +131,7 @@ def instrument(
                 capture_metadata=capture_metadata,
                 run_ttl=run_ttl,
                 max_runs=max_runs,
+                keep_all_runs=keep_all_runs,
                 strict=strict,
             )
         if not _slot.registered:

@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from langchain_otel._config_build import Providers, build, install_globals
-from langchain_otel._settings import DEFAULT_DIRECTORY, Settings, resolve
+from langchain_otel._settings import DEFAULT_DIRECTORY, Settings, SignalSettings, resolve
 from langchain_otel.environment_variables import LANGCHAIN_OTEL_DIRECTORY
 from langchain_otel.exceptions import ConfigurationError
 from langchain_otel.processors import OTelLogsBridge as OTelLogsBridge  # noqa: PLC0414 - 0.1.0 path
@@ -41,6 +41,8 @@ from langchain_otel.processors import OTelLogsBridge as OTelLogsBridge  # noqa: 
 __all__ = [
     "DEFAULT_DIRECTORY",
     "LANGCHAIN_OTEL_DIRECTORY",
+    "Settings",
+    "SignalSettings",
     "Telemetry",
     "configure",
     "get_config",

@@ -22,6 +22,8 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry._logs import LoggerProvider, SeverityNumber, get_logger_provider
 
+from langchain_otel.callbacks import _semconv as sc
+
 __all__ = ["OTelLogsBridge", "add_otel_context"]
 
 
@@ -144,9 +146,9 @@ class OTelLogsBridge:
                 exc_info = exc_info[1]
             if isinstance(exc_info, BaseException):
                 # The semconv exception attributes, set here so every SDK version has them.
-                attributes["exception.type"] = type(exc_info).__name__
-                attributes["exception.message"] = str(exc_info)
-                attributes["exception.stacktrace"] = "".join(
+                attributes[sc.EXCEPTION_TYPE] = type(exc_info).__name__
+                attributes[sc.EXCEPTION_MESSAGE] = str(exc_info)
+                attributes[sc.EXCEPTION_STACKTRACE] = "".join(
                     traceback.format_exception(type(exc_info), exc_info, exc_info.__traceback__)
                 )
             otel_logger.emit(

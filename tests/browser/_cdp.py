@@ -20,9 +20,10 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from websockets.sync.client import ClientConnection, connect
+if TYPE_CHECKING:
+    from websockets.sync.client import ClientConnection
 
 FLAGS = (
     "--headless",
@@ -123,15 +124,15 @@ class Page:
         self.send("Page.navigate", url=url)
         self.wait_for("Page.loadEventFired")
 
-    def screenshot(self, path: Path, *, top: float = 0, height: float | None = None) -> Path:
+    def screenshot(
+        self, path: Path, *, top: float = 0, height: float | None = None, scale: float = 1
+    ) -> Path:
         """A PNG of the page from ``top`` down (all of it by default, not only the viewport)."""
         size = self.send("Page.getLayoutMetrics")["cssContentSize"]
         height = min(height or size["height"], size["height"] - top)
+        clip = {"x": 0, "y": top, "width": size["width"], "height": height, "scale": scale}
         shot = self.send(
-            "Page.captureScreenshot",
-            format="png",
-            captureBeyondViewport=True,
-            clip={"x": 0, "y": top, "width": size["width"], "height": height, "scale": 1},
+            "Page.captureScreenshot", format="png", captureBeyondViewport=True, clip=clip
         )
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(shot["data"]))
@@ -167,16 +168,17 @@ class Browser:
         request = urllib.request.Request(
             f"http://127.0.0.1:{self.port}/json/new?about:blank", method="PUT"
         )
+        from websockets.sync.client import connect  # the tests venv has it (langsmith needs it)
+
         with urllib.request.urlopen(request, timeout=30) as response:
             target = json.load(response)
-        socket = connect(target["webSocketDebuggerUrl"], max_size=None, open_timeout=30)
         try:
-            page = Page(socket)
-            for domain in ("Page", "Runtime", "Log", "Network"):
-                page.send(f"{domain}.enable")
-            yield page
+            with connect(target["webSocketDebuggerUrl"], max_size=None, open_timeout=30) as socket:
+                page = Page(socket)
+                for domain in ("Page", "Runtime", "Log", "Network"):
+                    page.send(f"{domain}.enable")
+                yield page
         finally:
-            socket.close()
             close = f"http://127.0.0.1:{self.port}/json/close/{target['id']}"
             with urllib.request.urlopen(close, timeout=30):
                 pass

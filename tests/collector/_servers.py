@@ -150,7 +150,11 @@ class Collector(Server):
         return f"http://127.0.0.1:{self.grpc_port}"
 
     def own_metrics(self) -> dict[str, float]:
-        """The Collector's internal metrics (`otelcol_*`), summed over their labels."""
+        """The Collector's internal metrics (`otelcol_*`), summed over their labels.
+
+        Names without `_total` (v0.165 exposes `otelcol_receiver_refused_spans`, older
+        releases `otelcol_receiver_refused_spans_total`).
+        """
         text = httpx.get(f"http://127.0.0.1:{self.telemetry_port}/metrics", timeout=10).text
         return parse_metrics(text)
 
@@ -159,12 +163,13 @@ _SAMPLE = re.compile(r"^([A-Za-z_:][A-Za-z0-9_:]*)(\{[^}]*\})?\s+(\S+)")
 
 
 def parse_metrics(text: str) -> dict[str, float]:
-    """Prometheus text format -> name: sum of its samples."""
+    """Prometheus text format -> name (without a `_total` suffix): sum of its samples."""
     totals: dict[str, float] = {}
     for line in text.splitlines():
         match = _SAMPLE.match(line)
         if match:
-            totals[match[1]] = totals.get(match[1], 0.0) + float(match[3])
+            name = match[1].removesuffix("_total")
+            totals[name] = totals.get(name, 0.0) + float(match[3])
     return totals
 
 

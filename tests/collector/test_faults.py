@@ -12,7 +12,8 @@ nothing raised, drops counted, what was retried arrived, generous latency bounds
 - **memory_limiter refusing**: `COLLECTOR_MEMORY_LIMIT_MIB=1`, below any Go heap, so it
   refuses everything; the raw status codes are recorded, the SDK retries, then counts drops.
 - **a slow exporter behind it**: the trace backend answers each export after 3 s; the
-  Collector takes the data at once and queues it, so the app is not slowed and drops nothing.
+  Collector takes the data at once and queues it, so the app is not slowed and drops nothing;
+  exports that time out in the Collector are retried, so the backend may get duplicates.
 """
 
 from __future__ import annotations
@@ -181,7 +182,7 @@ def test_memory_limiter_refusing(
             sent = application.spans()
             dropped = application.telemetry.dropped["traces"]
             errors = application.errors
-        refused = collector.own_metrics().get("otelcol_receiver_refused_spans_total", 0.0)
+        refused = collector.own_metrics().get("otelcol_receiver_refused_spans", 0.0)
     finally:
         collector.stop()
     record(
@@ -227,6 +228,7 @@ def test_slow_exporter_behind_the_collector(tmp_path: Path, request: pytest.Fixt
         spans_sent=len(sent),
         spans_dropped_counted=dropped,
         spans_arrived=backend.spans,
+        spans_duplicated=backend.spans - len(sent),
         backend_requests=backend.requests,
         collector_queue_size=own.get("otelcol_exporter_queue_size", 0.0),
         shutdown_s=shutdown_s,
@@ -235,6 +237,8 @@ def test_slow_exporter_behind_the_collector(tmp_path: Path, request: pytest.Fixt
     )
     assert errors == []
     assert dropped == 0
-    assert backend.spans == len(sent)
+    # At least once: exports that outlive the Collector's 5 s exporter timeout (queued behind
+    # slow ones in the backend) are retried, so a slow backend can get some spans twice.
+    assert backend.spans >= len(sent)
     assert shutdown_s < 3.0  # the app does not wait for the slow backend, the Collector does
     assert percentile(latencies, 0.99) < P99_BOUND_S

@@ -5,8 +5,9 @@ dashboards/collector-gateway.yaml (only `${env:...}` set). Each gateway exports 
 to a Jaeger v2 of its own, so the test sees which gateway got which span, and its logs to a
 file of its own; both remote-write metrics into one Prometheus 3.
 
-- Every span of a trace lands on one gateway (tail-sampling-safe), each log record on the
-  gateway of its trace, each service's metrics on one gateway.
+- Every span of a trace lands on one gateway (tail-sampling-safe), each log record on one
+  gateway (routed by trace id too, but hashed differently from spans in v0.161: not
+  necessarily the gateway of its spans; recorded), each service's metrics on one gateway.
 - One gateway killed: with the static resolver the agent does not reroute; the traces that
   hash to the dead gateway wait in the agent's retry queue and arrive when it is back, the
   others keep flowing. Figures are recorded.
@@ -144,10 +145,14 @@ def test_every_trace_lands_whole_on_one_gateway(
     assert wait_for(
         lambda: sum(len(_log_trace_ids(path)) for path in logs_files) >= len(roots), timeout=30
     )
-    for path, landed in zip(logs_files, (first, second), strict=True):
-        assert _log_trace_ids(path) == roots & set(landed)
+    logged = [_log_trace_ids(path) for path in logs_files]
+    assert not logged[0] & logged[1]
+    assert logged[0] | logged[1] == roots
+    # Not with their spans, though: v0.161's exporter hashes a span's trace id as its 16
+    # raw bytes but a log record's as its hex string, so the two rings differ (recorded).
+    with_spans = len(logged[0] & set(first)) + len(logged[1] & set(second))
     accepted = [
-        gateway.own_metrics().get("otelcol_receiver_accepted_metric_points_total", 0.0)
+        gateway.own_metrics().get("otelcol_receiver_accepted_metric_points", 0.0)
         for gateway in topology.gateways
     ]
     record(
@@ -155,6 +160,8 @@ def test_every_trace_lands_whole_on_one_gateway(
         traces=len(expected),
         spans=len(sent),
         traces_per_gateway=[len(first), len(second)],
+        logs_per_gateway=[len(ids) for ids in logged],
+        logs_on_the_gateway_of_their_trace=with_spans,
         metric_points_per_gateway=accepted,
     )
     assert sum(1 for points in accepted if points > 0) == 1  # one service -> one gateway
@@ -184,7 +191,7 @@ def test_one_gateway_killed(topology: Topology, request: pytest.FixtureRequest) 
         traces=len(expected),
         arrived_at_live_gateway_while_down=len(during_first),
         arrived_at_dead_gateway_while_down=len(during_second),
-        agent_send_failed_spans=queued.get("otelcol_exporter_send_failed_spans_total", 0.0),
+        agent_send_failed_spans=queued.get("otelcol_exporter_send_failed_spans", 0.0),
         agent_queue_size=queued.get("otelcol_exporter_queue_size", 0.0),
         arrived_at_restarted_gateway=len(second),
         lost_traces=len(expected) - len(first) - len(second),

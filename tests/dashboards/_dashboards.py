@@ -22,6 +22,9 @@ BUILTIN_VALUES = {
 }
 #: What Grafana sends for a multi-value variable set to "All" (our variables' `allValue`).
 ALL_VALUE = ".*"
+#: Variables whose `allValue` differs: "every model" is `.+`, so that the model panels leave
+#: out the agent and tool points of the duration histogram (they have no model label).
+ALL_VALUES = {"model": ".+"}
 
 _VARIABLE = re.compile(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)|\[\[(\w+)\]\]")
 # A metric name in a selector: an identifier directly followed by `{` (every panel query of
@@ -93,10 +96,10 @@ def variable_queries(path: Path) -> list[Query]:
 def substitute(expr: str, values: dict[str, str] | None = None) -> str:
     """Replace Grafana variables (`$x`, `${x}`, `${x:fmt}`, `[[x]]`) as Grafana would.
 
-    Built-in interval variables get `BUILTIN_VALUES`, every other variable `ALL_VALUE`
-    unless `values` names it.
+    Built-in interval variables get `BUILTIN_VALUES`, every other variable its "All" value
+    (`ALL_VALUES`, else `ALL_VALUE`) unless `values` names it.
     """
-    given = {**BUILTIN_VALUES, **(values or {})}
+    given = {**BUILTIN_VALUES, **ALL_VALUES, **(values or {})}
 
     def replace(match: re.Match[str]) -> str:
         name = next(group for group in match.groups() if group)

@@ -2,7 +2,8 @@
 
 EchoLLM chains (`prompt | EchoLLM | parser`) on two models, through the real handler: plain
 calls, streams, failures (before the first chunk and mid-stream), streams closed early,
-streams left open (abandoned) and tasks cancelled mid-call. It loops until stopped, so a
+streams left open (abandoned) and tasks cancelled mid-call; and two `create_agent` agents on
+EchoChatModel with tools, one of whose tools fails (the agents row). It loops until stopped, so a
 scraping Prometheus keeps seeing fresh samples of every series while the dashboards' queries
 are evaluated.
 """
@@ -16,14 +17,38 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from langchain.agents import create_agent
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import PromptTemplate
 from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.tools import ToolException, tool
 
-from langchain_otel.llms import EchoLLM
+from langchain_otel.llms import EchoChatModel, EchoLLM
 
 MODELS = ("echo-small", "echo-large")
+AGENTS = ("forecaster", "clerk")
+
+
+@tool
+def get_weather(city: str) -> str:
+    """The weather in a city."""
+    return f"sunny in {city}"
+
+
+@tool
+def file_report(city: str) -> str:
+    """A tool whose failure becomes a ToolMessage with status="error"."""
+    raise ToolException(f"no report desk in {city}")
+
+
+file_report.handle_tool_error = True
+
+
+def _agent(name: str, tool_: Any, model: str) -> Runnable[Any, Any]:
+    calls = [[{"name": tool_.name, "args": {"city": "Paris"}}]]
+    chat = EchoChatModel(n=12, model_name=model, tool_calls=calls, time_per_token=0.001)
+    return create_agent(chat, [tool_], name=name)
 
 
 class WorkloadError(RuntimeError):
@@ -75,6 +100,9 @@ class Workload:
         """One round: every kind of run, on every model (for callers without the thread)."""
         for index, model in enumerate(MODELS):
             await self._round(model, slow=index)
+        question = {"messages": [("user", "Weather in Paris?")]}
+        for name, tool_, model in zip(AGENTS, (get_weather, file_report), MODELS, strict=True):
+            await _agent(name, tool_, model).ainvoke(question, self.config)
 
     async def _round(self, model: str, *, slow: int) -> None:
         question = {"question": f"what does {model} say about dashboards?"}

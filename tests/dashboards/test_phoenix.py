@@ -278,7 +278,7 @@ def test_the_demo_cli_exports_its_traces_to_phoenix(phoenix: Phoenix, tmp_path: 
     while time.monotonic() < deadline:
         spans = {s["context"]["span_id"]: s for s in phoenix.spans(DEMO_PROJECT)}
         roots = [s for s in spans.values() if s["name"] == "demo.request"]
-        models = [s for s in spans.values() if s["name"].startswith("text_completion ")]
+        models = [s for s in spans.values() if s["name"].startswith(("text_completion ", "chat "))]
         if len(roots) == DEMO_REQUESTS and len(models) == DEMO_REQUESTS:
             break
         time.sleep(0.5)
@@ -291,9 +291,10 @@ def test_the_demo_cli_exports_its_traces_to_phoenix(phoenix: Phoenix, tmp_path: 
         assert spans[chain["parent_id"]]["name"] == "demo.request"
         assert chain["context"]["trace_id"] == model["context"]["trace_id"]
         attributes = model["attributes"]
-        assert attributes["gen_ai.operation.name"] == "text_completion"
-        assert attributes["gen_ai.provider.name"] == "echo"
-        assert model["name"] == f"text_completion {attributes['gen_ai.request.model']}"
+        operation = attributes["gen_ai.operation.name"]  # the demo has text and chat models
+        assert operation in {"text_completion", "chat"}
+        assert attributes["gen_ai.provider.name"] == {"chat": "echo-chat"}.get(operation, "echo")
+        assert model["name"] == f"{operation} {attributes['gen_ai.request.model']}"
         if attributes["langchain_otel.outcome"] == "ok":
             assert attributes["gen_ai.usage.input_tokens"] > 0
             assert attributes["gen_ai.usage.output_tokens"] > 0

@@ -40,7 +40,7 @@ from tests.dashboards._prometheus import (
     SKIP,
     PrometheusServer,
 )
-from tests.dashboards._workload import MODELS, Workload, WorkloadError
+from tests.dashboards._workload import AGENTS, MODELS, Workload, WorkloadError
 
 pytestmark = [
     pytest.mark.prometheus,
@@ -151,8 +151,8 @@ def test_variable_query_lists_values(live: Live, query: Query) -> None:
     expected = {
         "job": {JOB},
         "gen_ai_request_model": set(MODELS),
-        "gen_ai_provider_name": {"echo"},
-        "gen_ai_operation_name": {"text_completion"},
+        "gen_ai_provider_name": {"echo", "echo-chat"},  # EchoLLM, and the agents' EchoChatModel
+        "gen_ai_operation_name": {"text_completion", "chat"},
     }[parsed["label"]]
     assert set(values) == expected
 
@@ -166,6 +166,40 @@ def test_by_model_panels_split_models(live: Live) -> None:
     """The per-model panels show one series per model of the workload."""
     for title in ("p95 operation duration by model", "Cost per hour by model"):
         assert {labels["gen_ai_request_model"] for labels in _labels(live, title)} == set(MODELS)
+
+
+def test_agent_panels_split_agents(live: Live) -> None:
+    """The agents row shows one series per agent of the workload, and only agents."""
+    for title in (
+        "Agent runs / s by agent",
+        "p95 agent run duration by agent",
+        "Cost per hour by agent",
+    ):
+        assert {labels["gen_ai_agent_name"] for labels in _labels(live, title)} == set(AGENTS)
+
+
+def test_tool_error_ratio_sees_the_failing_tool(live: Live) -> None:
+    """One of the workload's two tools fails every time: the ratio is strictly between 0 and 1."""
+    # Right after the first scrapes one series can have a sample less in the rate window
+    # than the other: poll until both are in it (the workload keeps running both tools).
+    expr = next(q.expr for q in PANEL_QUERIES if q.where.startswith("Tool error ratio/"))
+    deadline = time.monotonic() + WAIT_FOR_DATA_S
+    ratio = 1.0
+    while time.monotonic() < deadline:
+        (sample,) = live.prometheus.query(substitute(expr))
+        ratio = float(sample["value"][1])
+        if 0.0 < ratio < 1.0:
+            break
+        time.sleep(1)
+    assert 0.0 < ratio < 1.0
+    outcomes = live.prometheus.query(
+        "sum by (langchain_otel_outcome, error_type) (increase("
+        'gen_ai_client_operation_duration_seconds_count{gen_ai_operation_name="execute_tool"}[1m]))'
+    )
+    seen = {
+        (o["metric"].get("langchain_otel_outcome"), o["metric"].get("error_type")) for o in outcomes
+    }
+    assert seen == {("ok", None), ("error", "tool_error")}, outcomes
 
 
 def test_error_panel_names_the_exception(live: Live) -> None:

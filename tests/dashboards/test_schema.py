@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from langchain_otel import ModelPrice, OTelCallbackHandler
 from langchain_otel.callbacks import _semconv
 from tests.dashboards._dashboards import (
+    ALL_VALUES,
     PANEL_SCHEMA_DIR,
     SCHEMA_FILE,
     dashboard_files,
@@ -43,6 +44,12 @@ EXPORTED = {name for spec in INSTRUMENTS for name in prometheus_names(*spec)}
 SELECTOR = (
     'job=~"$job", gen_ai_provider_name=~"$provider", '
     'gen_ai_request_model=~"$model", gen_ai_operation_name=~"$operation"'
+)
+#: The agents row's selectors: agent and tool points have no provider or model.
+AGENT_SELECTORS = (
+    'job=~"$job", gen_ai_operation_name="invoke_agent"',
+    'job=~"$job", gen_ai_operation_name="execute_tool"',
+    'job=~"$job"}',
 )
 
 
@@ -150,7 +157,7 @@ def test_datasources_are_template_variables(path: Path) -> None:
 
 @pytest.mark.parametrize("path", DASHBOARDS, ids=IDS)
 def test_filter_variables(path: Path) -> None:
-    """Service, provider, model and operation variables list the right labels, with All = .*."""
+    """Service, provider, model and operation variables list the right labels (All: .* or .+)."""
     variables = {v["name"]: v for v in load(path)["templating"]["list"]}
     for name, label in [
         ("job", "job"),
@@ -165,7 +172,7 @@ def test_filter_variables(path: Path) -> None:
         assert variable["query"].endswith(f", {label})")
         assert variable["includeAll"]
         assert variable["multi"]
-        assert variable["allValue"] == ".*"
+        assert variable["allValue"] == ALL_VALUES.get(name, ".*")
 
 
 @pytest.mark.parametrize("query", ALL_QUERIES, ids=lambda q: q.id)
@@ -180,11 +187,18 @@ def test_queries_use_only_exported_metrics(query: Any) -> None:
     "query", [q for path in DASHBOARDS for q in prometheus_queries(path)], ids=lambda q: q.id
 )
 def test_panel_queries_honour_every_filter(query: Any) -> None:
-    """Every selector of a panel query filters on service, provider, model and operation."""
+    """Every selector of a panel query filters on service, provider, model and operation.
+
+    The agents row filters on the service and on its operation (its points have no model).
+    """
     selectors = re.findall(r"\{([^}]*)\}", query.expr)
     assert selectors
+    agents = "langchain_otel_agent_cost" in query.expr or '_name="' in query.expr
     for selector in selectors:
-        assert selector.startswith(SELECTOR), selector
+        if agents:
+            assert (selector + "}").startswith(AGENT_SELECTORS), selector
+        else:
+            assert selector.startswith(SELECTOR), selector
 
 
 def test_main_dashboard_covers_the_issue() -> None:
@@ -226,7 +240,7 @@ def test_panel_ids_are_unique(path: Path) -> None:
 def test_substitute_replaces_every_variable_form() -> None:
     """`$x`, `${x}`, `${x:regex}` and `[[x]]` are replaced; built-ins get intervals."""
     expr = 'rate(m{a=~"$model", b=~"${job}", c=~"${provider:regex}", d=~"[[x]]"}[$__rate_interval])'
-    assert substitute(expr) == 'rate(m{a=~".*", b=~".*", c=~".*", d=~".*"}[1m])'
+    assert substitute(expr) == 'rate(m{a=~".+", b=~".*", c=~".*", d=~".*"}[1m])'
     assert "$" not in substitute(next(iter(ALL_QUERIES)).expr)
 
 

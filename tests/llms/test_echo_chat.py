@@ -129,9 +129,9 @@ class TestPaths:
         assert EchoChatModel(n=100).invoke(messages).content == "second one"
 
     def test_identifying_params_and_type(self) -> None:
-        """_identifying_params has model_name; _llm_type is echo-chat."""
+        """_identifying_params has model_name; _llm_type is EchoLLM's "echo" (one provider)."""
         model = EchoChatModel(n=4, model_name="echo-large")
-        assert model._llm_type == "echo-chat"
+        assert model._llm_type == "echo"
         assert model._identifying_params == {"model_name": "echo-large", "n": 4}
 
     def test_invocation_params_reach_callbacks(self) -> None:

@@ -1,10 +1,13 @@
-"""A real OpenAI-style completions server on 127.0.0.1, for tests and benchmarks.
+"""A real OpenAI-style server on 127.0.0.1 (completions and chat), for tests and benchmarks.
 
 It speaks real HTTP/1.1 on an ephemeral loopback port (keep-alive, chunked transfer for
 streams), from its own event loop in a background thread, so sync and async clients of any
 event loop can use it. It answers ``POST /v1/completions`` like OpenAI's legacy completions
 API: a JSON body, or Server-Sent Events (``data: {...}`` … ``data: [DONE]``) when
 ``"stream": true``, with a final usage chunk when ``stream_options.include_usage`` is set.
+``POST /v1/chat/completions`` answers like OpenAI's chat API (messages validated, tool calls
+split across stream deltas, JSON modes, usage details): its rules are in
+:mod:`tests.support.chat_completions`.
 
 Answers are deterministic: by default the prompt is echoed back, split into "tokens" by
 :func:`tokenize` (words with their leading space, punctuation marks), limited by
@@ -36,127 +39,31 @@ import asyncio
 import contextlib
 import itertools
 import json
-import re
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
+from tests.support.chat_completions import ChatCompletionsMixin, invalid_request
+from tests.support.faults import (
+    REASONS,
+    Fault,
+    RecordedRequest,
+    error_body,
+    tokenize,
+    usage,
+    write_chunk,
+)
+
 __all__ = ["Fault", "OpenAIServer", "RecordedRequest", "tokenize"]
-
-_TOKEN = re.compile(r"\s*\w+|\s*[^\w\s]|\s+")
-
-_REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-    504: "Gateway Timeout",
-}
-
-
-def tokenize(text: str) -> list[str]:
-    """Split ``text`` into the server's tokens; ``"".join(tokenize(t)) == t``.
-
-    >>> tokenize("hello world. bye")
-    ['hello', ' world', '.', ' bye']
-    """
-    return _TOKEN.findall(text)
-
-
-@dataclass
-class Fault:
-    """One scripted misbehaviour, used for one completions request.
-
-    Build them with the class methods: ``Fault.http(429, retry_after="1")``,
-    ``Fault.drop(after_tokens=2)``, ``Fault.malformed_sse()``, ``Fault.non_json()``,
-    ``Fault.stall(5.0)``, ``Fault.hang_up()``.
-    """
-
-    status: int | None = None
-    """Answer with this HTTP status (and an OpenAI-style JSON error unless ``body``)."""
-    body: str | None = None
-    """Raw body to send instead of the normal answer."""
-    content_type: str = "application/json"
-    headers: dict[str, str] = field(default_factory=dict)
-    echo_authorization: bool = False
-    """Put the request's Authorization header into the error body (a leaky proxy)."""
-    drop_after_tokens: int | None = None
-    """Stream: abort the connection after this many token events."""
-    malformed_after_tokens: int | None = None
-    """Stream: send a data line that is not JSON after this many token events."""
-    stall: float = 0.0
-    """Seconds to wait (before the headers, or after ``stall_after_tokens`` token events)."""
-    stall_after_tokens: int | None = None
-    hang_up: bool = False
-    """Close the connection without any answer."""
-
-    @classmethod
-    def http(
-        cls,
-        status: int,
-        *,
-        retry_after: str | None = None,
-        body: str | None = None,
-        echo_authorization: bool = False,
-    ) -> Fault:
-        """An HTTP error answer (``retry_after`` becomes the Retry-After header)."""
-        headers = {"Retry-After": retry_after} if retry_after is not None else {}
-        return cls(status=status, body=body, headers=headers, echo_authorization=echo_authorization)
-
-    @classmethod
-    def drop(cls, *, after_tokens: int = 1) -> Fault:
-        """A stream whose connection is aborted after ``after_tokens`` token events."""
-        return cls(drop_after_tokens=after_tokens)
-
-    @classmethod
-    def malformed_sse(cls, *, after_tokens: int = 1) -> Fault:
-        """A stream that sends a non-JSON data line after ``after_tokens`` token events."""
-        return cls(malformed_after_tokens=after_tokens)
-
-    @classmethod
-    def non_json(cls, body: str = "<html>502 Bad Gateway</html>", status: int = 200) -> Fault:
-        """A body that is not JSON (an HTML error page from a proxy, by default)."""
-        return cls(status=status, body=body, content_type="text/html")
-
-    @classmethod
-    def stalled(cls, seconds: float, *, after_tokens: int | None = None) -> Fault:
-        """Wait ``seconds`` before answering, or after ``after_tokens`` token events."""
-        return cls(stall=seconds, stall_after_tokens=after_tokens)
-
-    @classmethod
-    def hang_up_now(cls) -> Fault:
-        """Close the connection without answering."""
-        return cls(hang_up=True)
-
-
-@dataclass
-class RecordedRequest:
-    """One request the server received."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    """Header names in lower case."""
-    body: Any
-    """The parsed JSON body (None if the body was empty or not JSON)."""
-    raw_body: bytes
-    at: float
-    """``time.monotonic()`` when the request was complete."""
 
 
 class _HangUp(Exception):
     """Abort the connection."""
 
 
-class OpenAIServer:
+class OpenAIServer(ChatCompletionsMixin):
     """An OpenAI-style ``/v1/completions`` server on 127.0.0.1 (see the module docstring).
 
     Use it as a context manager, or call :meth:`start` / :meth:`stop`.
@@ -190,6 +97,10 @@ class OpenAIServer:
         self.honour_stop = honour_stop
         """Stop at stop sequences; False ignores ``stop`` (a server without support)."""
         self.system_fingerprint = system_fingerprint
+        self.cached_tokens: int | None = None
+        """Chat: report ``prompt_tokens_details.cached_tokens`` with this value."""
+        self.reasoning_tokens: int | None = None
+        """Chat: report ``completion_tokens_details.reasoning_tokens`` with this value."""
         self.requests: list[RecordedRequest] = []
         self.open_connections = 0
         self.max_open_connections = 0
@@ -282,6 +193,11 @@ class OpenAIServer:
         """The requests made to ``/v1/completions``."""
         return [r for r in self.requests if r.path == "/v1/completions"]
 
+    @property
+    def chat_requests(self) -> list[RecordedRequest]:
+        """The requests made to ``/v1/chat/completions``."""
+        return [r for r in self.requests if r.path == "/v1/chat/completions"]
+
     def wait_until_idle(self, timeout: float = 5.0) -> bool:
         """Wait until no connection is open; True if that happened within ``timeout``."""
         deadline = time.monotonic() + timeout
@@ -317,12 +233,12 @@ class OpenAIServer:
             with contextlib.suppress(Exception):
                 writer.close()
 
-    async def _serve_one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
-        """Serve one request; False when the connection should close."""
+    async def _read_request(self, reader: asyncio.StreamReader) -> RecordedRequest | None:
+        """The next request on the connection (recorded), or None when the client left."""
         try:
             head = await reader.readuntil(b"\r\n\r\n")
         except asyncio.IncompleteReadError:
-            return False
+            return None
         lines = head.decode("latin-1").split("\r\n")
         method, path, _ = lines[0].split(" ", 2)
         headers: dict[str, str] = {}
@@ -335,11 +251,20 @@ class OpenAIServer:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = None
-        self.requests.append(RecordedRequest(method, path, headers, body, raw, time.monotonic()))
+        request = RecordedRequest(method, path, headers, body, raw, time.monotonic())
+        self.requests.append(request)
+        return request
+
+    async def _serve_one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        """Serve one request; False when the connection should close."""
+        request = await self._read_request(reader)
+        if request is None:
+            return False
+        method, path, headers, body = request.method, request.path, request.headers, request.body
         keep_alive = headers.get("connection", "").lower() != "close"
 
-        if method != "POST" or path != "/v1/completions":
-            await self._send(writer, 404, _error_body(f"no route {method} {path}", "not_found"))
+        if method != "POST" or path not in ("/v1/completions", "/v1/chat/completions"):
+            await self._send(writer, 404, error_body(f"no route {method} {path}", "not_found"))
             return keep_alive
         fault = self._next_fault()
         if fault is not None:
@@ -350,10 +275,16 @@ class OpenAIServer:
             if fault.status is not None or fault.body is not None:
                 await self._send_fault(writer, fault, headers)
                 return keep_alive
+        chat = path == "/v1/chat/completions"
+        problem = invalid_request(body) if chat else None
         if not isinstance(body, dict) or not isinstance(body.get("model"), str):
-            await self._send(writer, 400, _error_body("body must be JSON with a model", "bad"))
+            problem = "body must be JSON with a model"
+        if problem is not None:
+            await self._send(writer, 400, error_body(problem, "invalid_request_error"))
             return keep_alive
-        if body.get("stream"):
+        if chat:
+            await self._chat(writer, body, fault)
+        elif body.get("stream"):
             await self._stream(writer, body, fault)
         else:
             await self._complete(writer, body)
@@ -370,7 +301,7 @@ class OpenAIServer:
     ) -> None:
         data = body.encode()
         head = [
-            f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}",
+            f"HTTP/1.1 {status} {REASONS.get(status, 'Status')}",
             f"Content-Type: {content_type}",
             f"Content-Length: {len(data)}",
             *(f"{k}: {v}" for k, v in (headers or {}).items()),
@@ -388,7 +319,7 @@ class OpenAIServer:
             message = f"scripted failure {status}"
             if fault.echo_authorization:
                 message += f" (authorization: {request_headers.get('authorization', '')})"
-            body = _error_body(message, "server_error" if status >= 500 else "invalid_request")
+            body = error_body(message, "server_error" if status >= 500 else "invalid_request")
         await self._send(
             writer, status, body, content_type=fault.content_type, headers=fault.headers
         )
@@ -401,14 +332,22 @@ class OpenAIServer:
         if isinstance(prompt, list):
             prompt = "".join(str(p) for p in prompt)
         prompt = str(prompt)
+        text, finish, stop_reason = self._limit(self._answer_for(prompt), body)
+        prompt_tokens, completion_tokens = self.usage or (
+            len(tokenize(prompt)),
+            len(tokenize(text)),
+        )
+        return text, finish, stop_reason, prompt_tokens, completion_tokens
+
+    def _answer_for(self, prompt: str) -> str:
         if self.answer is None:
-            full = prompt
-        elif callable(self.answer):
-            full = self.answer(prompt)
-        else:
-            full = self.answer
+            return prompt
+        return self.answer(prompt) if callable(self.answer) else self.answer
+
+    def _limit(self, full: str, body: dict[str, Any]) -> tuple[str, str, str | None]:
+        """``full`` limited by max_tokens and cut at the first stop sequence."""
         tokens = tokenize(full)
-        max_tokens = body.get("max_tokens")
+        max_tokens = body.get("max_tokens", body.get("max_completion_tokens"))
         stop = (body.get("stop") or []) if self.honour_stop else []
         if isinstance(stop, str):
             stop = [stop]
@@ -423,11 +362,7 @@ class OpenAIServer:
                 start, stop_reason = min(found)
                 text = text[:start] if self.strip_stop else text[: start + len(stop_reason)]
                 break
-        prompt_tokens, completion_tokens = self.usage or (
-            len(tokenize(prompt)),
-            len(tokenize(text)),
-        )
-        return text, finish, stop_reason, prompt_tokens, completion_tokens
+        return text, finish, stop_reason
 
     def _envelope(self, body: dict[str, Any], completion_id: str) -> dict[str, Any]:
         envelope: dict[str, Any] = {
@@ -459,24 +394,15 @@ class OpenAIServer:
             await asyncio.sleep(delay)
         answer = self._envelope(body, f"cmpl-{next(self._ids)}")
         answer["choices"] = [self._choice(text, finish, stop_reason)]
-        answer["usage"] = _usage(prompt_tokens, completion_tokens)
+        answer["usage"] = usage(prompt_tokens, completion_tokens)
         await self._send(writer, 200, json.dumps(answer))
 
     async def _stream(
         self, writer: asyncio.StreamWriter, body: dict[str, Any], fault: Fault | None
     ) -> None:
         text, finish, stop_reason, prompt_tokens, completion_tokens = self._generate(body)
-        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         envelope = self._envelope(body, f"cmpl-{next(self._ids)}")
-        writer.write(
-            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-            b"Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n"
-        )
-        await writer.drain()
-
-        async def event(payload: dict[str, Any] | str) -> None:
-            data = payload if isinstance(payload, str) else json.dumps(payload)
-            await _write_chunk(writer, f"data: {data}\n\n".encode())
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
 
         def chunk(piece: str, finish_reason: str | None) -> dict[str, Any]:
             out = dict(envelope)
@@ -485,7 +411,43 @@ class OpenAIServer:
                 out["usage"] = None
             return out
 
-        for index, piece in enumerate(tokenize(text)):
+        events = [(True, chunk(piece, None)) for piece in tokenize(text)]
+        events.append((False, chunk("", finish)))
+        if include_usage:
+            events.append(
+                (
+                    False,
+                    {**envelope, "choices": [], "usage": usage(prompt_tokens, completion_tokens)},
+                )
+            )
+        await self._write_events(writer, events, fault)
+
+    async def _write_events(
+        self,
+        writer: asyncio.StreamWriter,
+        events: list[tuple[bool, dict[str, Any]]],
+        fault: Fault | None,
+    ) -> None:
+        """Send ``events`` as SSE, then ``[DONE]``; faults and delays act on token events."""
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+            b"Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        await writer.drain()
+
+        async def event(payload: dict[str, Any] | str) -> None:
+            data = payload if isinstance(payload, str) else json.dumps(payload)
+            await write_chunk(writer, f"data: {data}\n\n".encode())
+
+        index = 0
+        last_token = max((i for i, (is_token, _) in enumerate(events) if is_token), default=-1)
+        for position, (is_token, payload) in enumerate(events):
+            if not is_token:
+                dropping = fault is not None and fault.drop_after_tokens is not None
+                if dropping and position > last_token:  # the connection breaks after the tokens
+                    raise _HangUp
+                await event(payload)
+                continue
             if fault is not None:
                 if fault.drop_after_tokens == index:
                     raise _HangUp
@@ -496,32 +458,8 @@ class OpenAIServer:
             delay = self.time_to_first_token if index == 0 else self.time_per_token
             if delay:
                 await asyncio.sleep(delay)
-            await event(chunk(piece, None))
-        if fault is not None and fault.drop_after_tokens is not None:
-            raise _HangUp
-        await event(chunk("", finish))
-        if include_usage:
-            last = dict(envelope)
-            last["choices"] = []
-            last["usage"] = _usage(prompt_tokens, completion_tokens)
-            await event(last)
+            await event(payload)
+            index += 1
         await event("[DONE]")
         writer.write(b"0\r\n\r\n")
         await writer.drain()
-
-
-async def _write_chunk(writer: asyncio.StreamWriter, data: bytes) -> None:
-    writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-    await writer.drain()
-
-
-def _usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
-    return {
-        "prompt_tokens": prompt_tokens,
-        "completion_tokens": completion_tokens,
-        "total_tokens": prompt_tokens + completion_tokens,
-    }
-
-
-def _error_body(message: str, kind: str) -> str:
-    return json.dumps({"error": {"message": message, "type": kind, "param": None, "code": None}})

@@ -33,6 +33,7 @@ from langchain_otel import (
     uninstrument,
 )
 from langchain_otel import environment_variables as ev
+from langchain_otel.config import Settings, SignalSettings
 from langchain_otel.exceptions import (
     ConfigurationError,
     LangchainOtelError,
@@ -60,6 +61,8 @@ def configure_and_shut_down() -> None:
     assert_type(telemetry, Telemetry)
     assert_type(telemetry.dropped, dict[str, int])
     assert_type(telemetry.config, dict[str, Any])
+    assert_type(telemetry.settings, Settings)
+    assert_type(telemetry.settings.signal("logs"), SignalSettings)
     assert_type(telemetry.settings.traces.exporters, tuple[str, ...])
     assert_type(telemetry.settings.timeout, float | None)
     assert_type(telemetry.directory, Path | None)

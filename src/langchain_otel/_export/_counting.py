@@ -26,7 +26,6 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 
 __all__ = [
     "OTLP_LOGGERS",
-    "SDK_BATCH_LOGGER",
     "CountingBatchLogRecordProcessor",
     "CountingBatchSpanProcessor",
     "CountingLogExporter",
@@ -46,9 +45,6 @@ OTLP_LOGGERS = (
     "opentelemetry.exporter.otlp.proto.grpc.exporter",
 )
 """The loggers the official OTLP exporters report export failures on (one line per retry)."""
-
-SDK_BATCH_LOGGER = "opentelemetry.sdk._shared_internal"
-"""The logger the SDK's batch processors warn on for every item a full queue drops."""
 
 
 class OnceFilter(logging.Filter):

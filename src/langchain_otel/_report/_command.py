@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from langchain_otel._report._agents import AGENT_CAPTION, agents_text
 from langchain_otel._report._html import render_html
 from langchain_otel._report._reader import Report, load_report
 from langchain_otel._report._summary import percentile, summarize
@@ -116,6 +117,9 @@ def report_command(
         print(
             "\ndurations and TTFT (time to first chunk, streams only) in milliseconds", file=stdout
         )
+        agents = agents_text(report.spans)
+        if agents:
+            print(f"\nper agent\n{agents}\n{AGENT_CAPTION}", file=stdout)
         if traces and slowest > 0:
             print("\n" + render_trees(traces, slowest=slowest), file=stdout)
     if report.skipped_lines:

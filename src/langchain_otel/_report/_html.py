@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from html import escape
 
+from langchain_otel._report._agents import AGENT_CAPTION, AGENT_COLUMNS, agent_rows
 from langchain_otel._report._reader import Report
 from langchain_otel._report._style import CSS
 from langchain_otel._report._summary import (
@@ -31,7 +32,15 @@ __all__ = ["DEFAULT_SLOWEST", "render_html"]
 Measure = Callable[[Bucket], float | None]
 
 DEFAULT_SLOWEST = 5
-_KIND_LEGEND = (("model", "model call"), ("chain", "chain step"), ("tool", "tool"), ("app", "app"))
+MAX_FAILED = 200
+"""At most this many waterfalls of failed traces (a page of 10,000 would not open)."""
+_KIND_LEGEND = (
+    ("agent", "agent"),
+    ("model", "model call"),
+    ("chain", "chain step"),
+    ("tool", "tool"),
+    ("app", "app"),
+)
 
 
 def _notices(report: Report, traces: Sequence[Trace]) -> list[str]:
@@ -94,21 +103,36 @@ def _ms(seconds: float | None) -> str:
 
 
 def _table(rows: Sequence[ModelSummary]) -> str:
-    head = "".join(f"<th scope='col'>{escape(c)}</th>" for c in COLUMNS)
-    body = "".join(
-        f"<tr class='{'all' if row.model == 'all' and len(rows) > 1 else ''}'>"
-        + "".join(
-            f"<td data-label='{escape(label)}'>{escape(cell)}</td>"
-            for label, cell in zip(COLUMNS, cells(row), strict=True)
-        )
-        + "</tr>"
-        for row in rows
-    )
-    return (
-        f"<table class='models'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    classes = ["all" if row.model == "all" and len(rows) > 1 else "" for row in rows]
+    return html_table(COLUMNS, [cells(row) for row in rows], classes) + (
         "<p class='caption'>Durations and time to first chunk (TTFT, streamed calls) in "
         "milliseconds; cost in USD, <code>-</code> when no price was known.</p>"
     )
+
+
+def _agents(report: Report) -> str:
+    rows = agent_rows(report.spans)
+    if not rows:
+        return ""
+    caption = f"<p class='caption'>{escape(AGENT_CAPTION)}</p>"
+    return f"<h2 id='agents'>Per agent</h2>{html_table(AGENT_COLUMNS, rows)}{caption}"
+
+
+def html_table(
+    columns: Sequence[str], rows: Sequence[Sequence[str]], classes: Sequence[str] = ()
+) -> str:
+    """A table of text cells; each cell labelled with its column (for phone widths)."""
+    head = "".join(f"<th scope='col'>{escape(c)}</th>" for c in columns)
+    body = "".join(
+        f"<tr class='{classes[index] if index < len(classes) else ''}'>"
+        + "".join(
+            f"<td data-label='{escape(label)}'>{escape(cell)}</td>"
+            for label, cell in zip(columns, row, strict=True)
+        )
+        + "</tr>"
+        for index, row in enumerate(rows)
+    )
+    return f"<table class='models'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _over_time(series: TimeSeries | None, colours: dict[str, int]) -> str:
@@ -218,8 +242,14 @@ def _traces_section(traces: Sequence[Trace], slowest: int) -> str:
     if failed:
         parts += [
             f"<h2 id='failed'>{len(failed)} more traces that erred or were cancelled</h2>",
-            *(waterfall(trace) for trace in failed),
+            *(waterfall(trace) for trace in failed[:MAX_FAILED]),
         ]
+    if len(failed) > MAX_FAILED:
+        parts.append(
+            f"<p class='notice'>{len(failed) - MAX_FAILED} more failed traces are left out to "
+            f"keep the page light (errors first, then the longest, are shown); "
+            "<code>langchain-otel report DIR --json</code> lists them all.</p>"
+        )
     return "".join(parts)
 
 
@@ -254,13 +284,17 @@ def render_html(
         f"{len(report.spans)} spans in {len(traces)} traces, {len(report.records)} model calls, "
         f"from {files} in {report.directory}"
     )
-    nav = (
-        "<nav><a href='#models'>Models</a><a href='#over-time'>Over time</a>"
-        "<a href='#distributions'>Distributions</a><a href='#slowest'>Slowest traces</a>"
-        "<a href='#failed'>Errors and cancellations</a></nav>"
-        if report.records
-        else ""
-    )
+    _, failed = interesting_traces(traces, slowest)
+    sections = [
+        ("models", "Models", bool(report.records)),
+        ("agents", "Agents", bool(agent_rows(report.spans))),
+        ("over-time", "Over time", bool(report.records)),
+        ("distributions", "Distributions", bool(report.records)),
+        ("slowest", "Slowest traces", bool(traces) and slowest > 0),
+        ("failed", "Errors and cancellations", bool(failed)),
+    ]
+    links = "".join(f"<a href='#{ref}'>{label}</a>" for ref, label, shown in sections if shown)
+    nav = f"<nav>{links}</nav>" if links else ""
     body = [
         f"<header><h1>{escape(title)}</h1><p class='sub'>{escape(sub)}</p>{nav}</header>",
         *_notices(report, traces),
@@ -269,6 +303,7 @@ def render_html(
     if rows:
         body += [f"<h2 id='models'>Per model</h2>{_table(rows)}"]
     body += [
+        _agents(report),
         _over_time(time_series(report.records), colours),
         _distributions(report, colours),
         _traces_section(traces, slowest),

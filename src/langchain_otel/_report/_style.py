@@ -8,11 +8,13 @@ CSS = """
 :root{color-scheme:light dark;--bg:#fbfcfe;--panel:#fff;--fg:#1c2430;--muted:#5f6b7a;
 --line:#dfe4ec;--grid:#eceff4;--accent:#2f6fdf;--err:#d4343b;--warn:#b96f00;--ok:#23925a;
 --c0:#3b73d9;--c1:#e8742a;--c2:#2a9d6f;--c3:#c2417e;--c4:#7a5bd6;--c5:#a8811b;--c6:#1f96b8;
---c7:#7d8796;--ttft:rgba(255,255,255,.55);--model:#3b73d9;--chain:#8a95a6;--tool:#2a9d6f;--retrieval:#a8811b;--app:#b8c0cc}
+--c7:#7d8796;--ttft:rgba(255,255,255,.55);--agent:#7a5bd6;--model:#3b73d9;
+--chain:#8a95a6;--tool:#2a9d6f;--retrieval:#a8811b;--app:#b8c0cc}
 @media (prefers-color-scheme:dark){:root{--bg:#0e1116;--panel:#161b22;--fg:#e4e8ee;
 --muted:#98a3b3;--line:#2b323d;--grid:#222933;--accent:#6ea1ff;--err:#ff6b6b;--warn:#f0a63a;
 --ok:#4cc38a;--c0:#6ea1ff;--c1:#ff9a57;--c2:#4cc38a;--c3:#f07ab0;--c4:#a890ff;--c5:#e0b84a;
---c6:#4fc3e6;--c7:#a3adbb;--ttft:rgba(14,17,22,.55);--model:#6ea1ff;--chain:#6b7686;--tool:#4cc38a;--retrieval:#e0b84a;
+--c6:#4fc3e6;--c7:#a3adbb;--ttft:rgba(14,17,22,.55);--agent:#a890ff;--model:#6ea1ff;
+--chain:#6b7686;--tool:#4cc38a;--retrieval:#e0b84a;
 --app:#4a5360}}
 *{box-sizing:border-box}
 html{-webkit-text-size-adjust:100%}
@@ -95,7 +97,8 @@ margin-right:6px}
 .bar{position:absolute;top:0;bottom:0;min-width:2px;border-radius:3px;background:var(--app);
 overflow:hidden}
 .model .bar{background:var(--model)}.chain .bar{background:var(--chain)}
-.tool .bar{background:var(--tool)}.retrieval .bar{background:var(--retrieval)}
+.tool .bar{background:var(--tool)}.agent .bar{background:var(--agent)}
+.retrieval .bar{background:var(--retrieval)}
 .ttft{position:absolute;left:0;top:0;bottom:0;background:var(--ttft);
 border-right:2px solid var(--fg)}
 .error>summary .bar{background:var(--err)}
@@ -134,5 +137,6 @@ main{padding:16px 12px 40px}
 .span .facts{flex:0 1 auto;margin-left:auto;max-width:100%}
 .span .track{flex:1 0 100%;order:3}
 .attrs{padding-left:8px}
+svg text{font-size:16px}
 .attrs th{width:40%}}
 """

@@ -3,7 +3,9 @@
 No script, no external asset. Colours are CSS classes of the page (``c0`` … ``c7``, one per
 model, each with a light and a dark value), so charts follow ``prefers-color-scheme``.
 Legends are HTML lists under the chart: they wrap on a phone instead of overlapping. Every
-chart is drawn in a 480 x 240 viewBox and scales to its column.
+chart is drawn in a 480 x 240 viewBox and scales to its column; the plot's left margin
+fits its longest y label, and on a phone the page's CSS enlarges the text in user units so
+it stays readable after the scaling.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from html import escape
 __all__ = ["Line", "fmt", "histogram", "line_chart", "ticks"]
 
 WIDTH, HEIGHT = 480, 240
-LEFT, RIGHT, TOP, BOTTOM = 54, 16, 22, 30
-PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+RIGHT, TOP, BOTTOM = 16, 30, 30
+PLOT_H = HEIGHT - TOP - BOTTOM
+CHAR_W = 8.8  # width of a tick label character at the largest font (16 units, phones)
 COLOURS = 8
 
 
@@ -84,31 +87,47 @@ def _time_unit(x_max: float) -> tuple[float, str]:
     return 1.0, "s"
 
 
-def _frame(title: str, y_ticks: Sequence[float], y_unit: str) -> list[str]:
+@dataclass(frozen=True)
+class _Plot:
+    """The plot area's left edge and width: room for the longest y tick label."""
+
+    left: float
+    width: float
+
+    @classmethod
+    def for_ticks(cls, y_ticks: Sequence[float]) -> _Plot:
+        left = max(36.0, 12 + CHAR_W * max(len(fmt(tick)) for tick in y_ticks))
+        return cls(left, WIDTH - left - RIGHT)
+
+
+def _frame(title: str, plot: _Plot, y_ticks: Sequence[float], y_unit: str) -> list[str]:
     """The SVG start, the y grid with its labels, the unit and the x axis line."""
     y_max = y_ticks[-1] or 1
+    left = plot.left
     parts = [
         f"<svg viewBox='0 0 {WIDTH} {HEIGHT}' role='img' aria-label='{escape(title)}' "
         "xmlns='http://www.w3.org/2000/svg'>",
-        f"<text class='unit' x='2' y='12'>{escape(y_unit)}</text>",
+        f"<text class='unit' x='2' y='14'>{escape(y_unit)}</text>",
     ]
     for tick in y_ticks:
         y = TOP + PLOT_H - tick / y_max * PLOT_H
         parts.append(
-            f"<line class='grid' x1='{LEFT}' x2='{WIDTH - RIGHT}' y1='{y:.1f}' y2='{y:.1f}'/>"
-            f"<text class='tick' x='{LEFT - 6}' y='{y + 4:.1f}' text-anchor='end'>"
+            f"<line class='grid' x1='{left:.1f}' x2='{WIDTH - RIGHT}' y1='{y:.1f}' y2='{y:.1f}'/>"
+            f"<text class='tick' x='{left - 6:.1f}' y='{y + 4:.1f}' text-anchor='end'>"
             f"{fmt(tick)}</text>"
         )
     base = TOP + PLOT_H
-    parts.append(f"<line class='axis' x1='{LEFT}' x2='{WIDTH - RIGHT}' y1='{base}' y2='{base}'/>")
+    parts.append(
+        f"<line class='axis' x1='{left:.1f}' x2='{WIDTH - RIGHT}' y1='{base}' y2='{base}'/>"
+    )
     return parts
 
 
-def _x_axis(x_ticks: Sequence[float], x_max: float, unit: str) -> list[str]:
+def _x_axis(plot: _Plot, x_ticks: Sequence[float], x_max: float, unit: str) -> list[str]:
     parts = []
     base = TOP + PLOT_H
     for tick in x_ticks:
-        x = LEFT + tick / (x_max or 1) * PLOT_W
+        x = plot.left + tick / (x_max or 1) * plot.width
         anchor = "end" if tick == x_ticks[-1] and len(x_ticks) > 1 else "middle"
         label = f"{fmt(tick)} {unit}" if unit else fmt(tick)
         parts.append(
@@ -157,11 +176,13 @@ def line_chart(
     x_scale = x_ticks[-1] * divisor
     y_ticks = ticks(max(values), 4)
     y_max = y_ticks[-1] or 1
-    parts = _frame(title, y_ticks, y_unit)
-    parts += _x_axis(x_ticks, x_ticks[-1], unit)
+    plot = _Plot.for_ticks(y_ticks)
+    parts = _frame(title, plot, y_ticks, y_unit)
+    parts += _x_axis(plot, x_ticks, x_ticks[-1], unit)
 
     def point(x: float, y: float) -> str:
-        return f"{LEFT + x / x_scale * PLOT_W:.1f},{TOP + PLOT_H - y / y_max * PLOT_H:.1f}"
+        x_at = plot.left + x / x_scale * plot.width
+        return f"{x_at:.1f},{TOP + PLOT_H - y / y_max * PLOT_H:.1f}"
 
     for line in lines:
         css = f"s c{line.colour % COLOURS}{' dash' if line.dashed else ''}"
@@ -208,9 +229,10 @@ def histogram(
             if math.isfinite(v):
                 row[min(bins - 1, max(0, int(v / x_max * bins)))] += 1
     y_ticks = ticks(max(max(row) for row in counts), 4)
-    parts = _frame(title, y_ticks, "calls")
-    parts += _x_axis(x_ticks, x_max, unit)
-    slot = PLOT_W / bins
+    plot = _Plot.for_ticks(y_ticks)
+    parts = _frame(title, plot, y_ticks, "calls")
+    parts += _x_axis(plot, x_ticks, x_max, unit)
+    slot = plot.width / bins
     bar = (slot - 2) / max(1, len(series))
     for k, (row, (label, colour, _)) in enumerate(zip(counts, series, strict=True)):
         for i, count in enumerate(row):
@@ -218,8 +240,9 @@ def histogram(
                 continue
             h = count / y_ticks[-1] * PLOT_H
             low, high = i * x_max / bins, (i + 1) * x_max / bins
+            x = plot.left + i * slot + 1 + k * bar
             parts.append(
-                f"<rect class='bar f c{colour % COLOURS}' x='{LEFT + i * slot + 1 + k * bar:.1f}' "
+                f"<rect class='bar f c{colour % COLOURS}' x='{x:.1f}' "
                 f"y='{TOP + PLOT_H - h:.1f}' width='{bar:.1f}' height='{h:.1f}'>"
                 f"<title>{escape(label)}: {count} calls of {fmt(low)} to {fmt(high)} {unit}</title>"
                 "</rect>"

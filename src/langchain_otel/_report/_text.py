@@ -10,7 +10,16 @@ from langchain_otel._report._summary import ModelSummary, percentile, summarize
 from langchain_otel._report._svg import fmt
 from langchain_otel._report._traces import Trace, interesting_traces
 
-__all__ = ["COLUMNS", "cells", "clock", "duration", "render_text", "render_trees", "span_facts"]
+__all__ = [
+    "COLUMNS",
+    "cells",
+    "clock",
+    "duration",
+    "render_text",
+    "render_trees",
+    "span_facts",
+    "table_lines",
+]
 
 
 def ms(seconds: float | None) -> str:
@@ -91,18 +100,27 @@ def render_text(report: Report) -> str:
         ['m', '1', '0', '0', '250', '250', '250', '50', '50', '50', '0', '0', '-']
     """
     rows = [cells(row) for row in summarize(report.records)]
-    widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(COLUMNS)]
+    out = table_lines(COLUMNS, rows)
+    if not rows:
+        out.append("(no model spans)")
+    return "\n".join(out)
+
+
+def table_lines(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """A header, a rule and the rows: the first column left-aligned, the others right.
+
+    Example:
+        >>> table_lines(["name", "n"], [["a", "10"]])
+        ['name   n', '----  --', 'a     10']
+    """
+    widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
 
     def line(values: Sequence[str]) -> str:
         first = values[0].ljust(widths[0])
         rest = (cell.rjust(width) for cell, width in zip(values[1:], widths[1:], strict=True))
         return "  ".join([first, *rest]).rstrip()
 
-    out = [line(COLUMNS), line(["-" * w for w in widths])]
-    out += [line(row) for row in rows]
-    if not rows:
-        out.append("(no model spans)")
-    return "\n".join(out)
+    return [line(columns), line(["-" * w for w in widths]), *(line(row) for row in rows)]
 
 
 def render_trees(traces: Sequence[Trace], *, slowest: int) -> str:

@@ -32,11 +32,13 @@ CONTENT = (
 _KINDS = {
     sc.OPERATION_EXECUTE_TOOL: "tool",
     sc.OPERATION_RETRIEVAL: "retrieval",
+    sc.OPERATION_INVOKE_AGENT: "agent",
+    sc.OPERATION_INVOKE_WORKFLOW: "agent",
 }
 
 
 def span_kind(span: TraceSpan) -> str:
-    """``model``, ``tool``, ``retrieval``, ``chain`` (a LangChain run) or ``app`` (the rest)."""
+    """``model``, ``tool``, ``retrieval``, ``agent`` (or workflow), ``chain`` or ``app``."""
     if span.is_model:
         return "model"
     kind = _KINDS.get(span.operation or "")

@@ -25,6 +25,7 @@ from opentelemetry.trace import Span, SpanKind, Tracer
 
 from langchain_otel.callbacks import _logs, _runs
 from langchain_otel.callbacks import _semconv as sc
+from langchain_otel.callbacks._agent_runs import GRAPH_METADATA_KEYS, AgentRuns, fail_softly
 from langchain_otel.callbacks._attributes import ResponseInfo, model_request, response_info
 from langchain_otel.callbacks._chains import classify_chain
 from langchain_otel.callbacks._content import ContentPolicy
@@ -47,7 +48,7 @@ __all__ = ["RunCore"]
 _NO_RESPONSE = ResponseInfo()
 
 
-class RunCore(SelfReport):
+class RunCore(AgentRuns, SelfReport):
     """Run bookkeeping shared by every callback (sync and async, text and chat models).
 
     The handler's constructor sets the attributes declared here.
@@ -60,6 +61,7 @@ class RunCore(SelfReport):
     _content: ContentPolicy
     _prices: PriceBook
     _capture_metadata: bool
+    _keep_all_runs: bool
     _runs: RunRegistry
     _runs_get: Callable[[Any], RunState | None]
 
@@ -119,6 +121,7 @@ class RunCore(SelfReport):
         span = self._tracer.start_span(name, context=context, kind=kind, attributes=attributes)
         state = RunState(span, run_type, start)
         state.run_id = attributes.get(sc.LANGCHAIN_RUN_ID, "")
+        state.agent = self._enclosing(parent_run_id)
         try:
             self._register(run_id, state)
         except BaseException:  # never leave the span open
@@ -130,6 +133,7 @@ class RunCore(SelfReport):
         """Register a run without a span: its children go under its nearest kept ancestor."""
         state = RunState(None, run_type, _runs.clock())
         state.context = self._parent_context(parent_run_id)
+        state.agent = self._enclosing(parent_run_id)
         self._register(run_id, state)
         return state
 
@@ -150,6 +154,11 @@ class RunCore(SelfReport):
         )
         if spec.folded:
             self._fold(run_id, parent_run_id, sc.RUN_TYPE_CHAIN)
+        elif type(metadata) is dict and metadata and not GRAPH_METADATA_KEYS.isdisjoint(metadata):
+            # LangGraph graphs, nodes and plumbing, and runs named as agents.
+            self._start_graph_chain(
+                spec.name, spec.attributes, run_id, parent_run_id, tags, metadata
+            )
         else:
             attrs, kind = spec.attributes, spec.kind
             self._start(run_id, parent_run_id, spec.name, kind, attrs, sc.RUN_TYPE_CHAIN)
@@ -252,6 +261,12 @@ class RunCore(SelfReport):
         if content.enabled and info.generations:
             output_json = content.output_messages(info.generations, info.finish_reasons)
         kind = None if error is None else error_type(error)
+        agent = state.agent
+        if agent is not None:  # roll up into the agent (and its callers)
+            total = None if cost is None else cost[0] + cost[1]
+            agent.add_model(
+                usage.input_tokens, usage.output_tokens, estimated=usage.estimated, cost=total
+            )
         end = ModelEnd(
             outcome, now - state.start, ttfc, per_chunk, info, usage, cost, output_json, kind
         )
@@ -275,8 +290,13 @@ class RunCore(SelfReport):
         error: BaseException | None,
         where: str,
         extra: dict[str, Any] | None = None,
+        soft_error: str | None = None,
     ) -> None:
-        """A chain, tool or retriever ends: outcome (and error), extra attributes, end."""
+        """A chain, tool or retriever ends: outcome (and error), extra attributes, end.
+
+        ``soft_error``: the ``error.type`` of a failure without an exception (a tool's
+        ``ToolMessage`` with ``status="error"``).
+        """
         state = self._runs.pop(run_id, None)
         if state is None:
             self._orphan(where)
@@ -285,14 +305,22 @@ class RunCore(SelfReport):
         span = state.span
         if span is None:  # folded or declined: nothing to end
             return
-        outcome = sc.OUTCOME_OK if error is None else outcome_of(error)
+        outcome = outcome_of(error)
+        if outcome == sc.OUTCOME_ERROR and state.agent is not None:
+            outcome = self._control_flow(state, error)  # type: ignore[arg-type]
+        kind = None
         try:
-            if outcome == sc.OUTCOME_CANCELLED:
-                span.set_attribute(sc.OUTCOME, outcome)
-            elif error is not None:
-                kind = error_type(error)
+            if outcome == sc.OUTCOME_ERROR:
+                kind = error_type(error)  # type: ignore[arg-type]
                 span.set_attributes({sc.OUTCOME: outcome, sc.ERROR_TYPE: kind})
-                record_error(span, error, kind)
+                record_error(span, error, kind)  # type: ignore[arg-type]
+            elif soft_error is not None and error is None:
+                outcome, kind = sc.OUTCOME_ERROR, soft_error
+                fail_softly(span, soft_error)
+            elif outcome != sc.OUTCOME_OK:
+                span.set_attribute(sc.OUTCOME, outcome)
+            if state.agent is not None or state.kind == sc.RUN_TYPE_TOOL:
+                outcome = self._agent_run_ended(state, outcome, kind)
             if extra:
                 span.set_attributes(extra)
             span.end()

@@ -20,7 +20,7 @@ Points = tuple[dict[str, Any], dict[str, Any], dict[str, Any]]
 
 
 class Instruments:
-    """The five instruments a handler records into.
+    """The six instruments a handler records into.
 
     Example:
         >>> from opentelemetry.sdk.metrics import MeterProvider
@@ -29,7 +29,7 @@ class Instruments:
         'gen_ai.client.operation.duration'
     """
 
-    __slots__ = ("cost", "duration", "time_per_chunk", "token_usage", "ttfc")
+    __slots__ = ("agent_cost", "cost", "duration", "time_per_chunk", "token_usage", "ttfc")
 
     def __init__(self, meter: Meter) -> None:
         self.duration: Histogram = meter.create_histogram(
@@ -60,6 +60,11 @@ class Instruments:
             sc.METRIC_COST,
             unit=sc.UNIT_USD,
             description="Cost of GenAI operations, in US dollars.",
+        )
+        self.agent_cost: Counter = meter.create_counter(
+            sc.METRIC_AGENT_COST,
+            unit=sc.UNIT_USD,
+            description="Cost of agent runs (their priced model runs), in US dollars.",
         )
 
     def record_run(  # noqa: PLR0917 - the one recording call of a model run
@@ -150,6 +155,30 @@ class PointAttributes:
         )
         self._put(point_key, value)
         return value
+
+    def run(
+        self, operation: str, outcome: str | None, error_type: str | None, agent: str | None
+    ) -> dict[str, Any]:
+        """The attributes of an agent, workflow or tool run's point (no model identity).
+
+        Example:
+            >>> PointAttributes().run("invoke_agent", "ok", None, "weather_agent")
+            {'gen_ai.operation.name': 'invoke_agent', 'langchain_otel.outcome': 'ok', \
+'gen_ai.agent.name': 'weather_agent'}
+        """
+        key = ("run", operation, outcome, error_type, agent)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        attrs: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: operation}
+        if outcome is not None:
+            attrs[sc.OUTCOME] = outcome
+        if error_type:
+            attrs[sc.ERROR_TYPE] = error_type
+        if agent is not None:
+            attrs[sc.GEN_AI_AGENT_NAME] = agent
+        self._put(key, attrs)
+        return attrs
 
     def _put(self, key: tuple[Any, ...], value: Any) -> None:
         if len(self._cache) >= _MAX_CACHED_ATTRIBUTES:

@@ -56,17 +56,21 @@ class RunState:
     """
 
     __slots__ = (
+        "agent",
         "chunks",
         "context",
         "first_chunk",
         "input_messages",
         "kind",
+        "metadata",
         "metric_base",
         "metric_key",
         "model",
+        "name",
         "operation",
         "owner",
         "provider",
+        "role",
         "run_id",
         "span",
         "start",
@@ -81,6 +85,12 @@ class RunState:
         self.context: Context | None = None  # the span as parent context, built lazily
         self.run_id = ""  # LangChain's run id, as text
         self.owner: Any = None  # the handler that claimed the run (None: declined)
+        # Agents (callbacks/_agent_runs.py): the enclosing agent's roll-up, the run's role
+        # (plain, LangGraph node, graph, folded), and a graph candidate's name and metadata.
+        self.agent: Any = None
+        self.role = 0
+        self.name = ""
+        self.metadata: Any = None
         # Model runs only:
         self.operation = ""
         self.provider = ""

@@ -48,6 +48,10 @@ GEN_AI_TOOL_CALL_ID: Final = "gen_ai.tool.call.id"
 GEN_AI_TOOL_CALL_ARGUMENTS: Final = "gen_ai.tool.call.arguments"
 GEN_AI_TOOL_CALL_RESULT: Final = "gen_ai.tool.call.result"
 GEN_AI_RETRIEVAL_QUERY_TEXT: Final = "gen_ai.retrieval.query.text"
+GEN_AI_TOOL_TYPE: Final = "gen_ai.tool.type"
+GEN_AI_AGENT_NAME: Final = "gen_ai.agent.name"
+GEN_AI_AGENT_ID: Final = "gen_ai.agent.id"
+GEN_AI_WORKFLOW_NAME: Final = "gen_ai.workflow.name"
 
 # -- server.* / error.* / exception.* (stable general conventions) --------------------
 SERVER_ADDRESS: Final = "server.address"
@@ -70,12 +74,22 @@ COST_INPUT: Final = "langchain_otel.cost.input"
 COST_OUTPUT: Final = "langchain_otel.cost.output"
 COST_TOTAL: Final = "langchain_otel.cost.total"
 
+# -- ours: agents and LangGraph ---------------------------------------------------------
+LANGGRAPH_NODE: Final = "langgraph.node"
+LANGGRAPH_STEP: Final = "langgraph.step"
+AGENT_MODEL_CALLS: Final = "langchain_otel.agent.model_calls"
+AGENT_TOOL_CALLS: Final = "langchain_otel.agent.tool_calls"
+AGENT_TOOL_ERRORS: Final = "langchain_otel.agent.tool_errors"
+#: Run metadata key that names a run as an agent (a name, True, or False to opt out).
+AGENT_METADATA_KEY: Final = "langchain_otel.agent"
+
 # -- metrics -----------------------------------------------------------------------------
 METRIC_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
 METRIC_TOKEN_USAGE: Final = "gen_ai.client.token.usage"
 METRIC_TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.operation.time_to_first_chunk"
 METRIC_TIME_PER_OUTPUT_CHUNK: Final = "gen_ai.client.operation.time_per_output_chunk"
 METRIC_COST: Final = "langchain_otel.client.cost"
+METRIC_AGENT_COST: Final = "langchain_otel.agent.cost"
 
 UNIT_SECONDS: Final = "s"
 UNIT_TOKENS: Final = "{token}"
@@ -100,6 +114,7 @@ METRIC_ATTRIBUTES: Final = frozenset(
         SERVER_PORT,
         ERROR_TYPE,
         OUTCOME,
+        GEN_AI_AGENT_NAME,  # agent runs only: named by the developer, few (per-agent panels)
     }
 )
 
@@ -109,6 +124,12 @@ OPERATION_TEXT_COMPLETION: Final = "text_completion"
 OPERATION_EXECUTE_TOOL: Final = "execute_tool"
 OPERATION_RETRIEVAL: Final = "retrieval"
 OPERATION_GENERATE_CONTENT: Final = "generate_content"  # read by the report, not emitted
+OPERATION_INVOKE_AGENT: Final = "invoke_agent"
+OPERATION_INVOKE_WORKFLOW: Final = "invoke_workflow"
+
+TOOL_TYPE_FUNCTION: Final = "function"
+#: ``error.type`` of a tool that returned a ``ToolMessage`` with ``status="error"``.
+ERROR_TYPE_TOOL_ERROR: Final = "tool_error"
 
 TOKEN_TYPE_INPUT: Final = "input"
 TOKEN_TYPE_OUTPUT: Final = "output"
@@ -117,6 +138,7 @@ OUTCOME_OK: Final = "ok"
 OUTCOME_ERROR: Final = "error"
 OUTCOME_CANCELLED: Final = "cancelled"
 OUTCOME_ABANDONED: Final = "abandoned"
+OUTCOME_INTERRUPTED: Final = "interrupted"
 
 RUN_TYPE_LLM: Final = "llm"
 RUN_TYPE_CHAT_MODEL: Final = "chat_model"
@@ -200,8 +222,9 @@ class MetricDoc(NamedTuple):
 
 _MODEL = "model"
 ATTRIBUTES: Final = (
-    AttributeDoc(GEN_AI_OPERATION_NAME, "string", "model, tool, retriever",
-                 "`chat`, `text_completion`, `execute_tool` or `retrieval`."),
+    AttributeDoc(GEN_AI_OPERATION_NAME, "string", "model, tool, retriever, agent, workflow",
+                 "`chat`, `text_completion`, `execute_tool`, `retrieval`, `invoke_agent` "
+                 "or `invoke_workflow`."),
     AttributeDoc(GEN_AI_PROVIDER_NAME, "string", _MODEL,
                  "From `ls_provider` mapped to the conventions' values; a value the model "
                  "declared itself is kept as given; else the model's `_llm_type`."),
@@ -224,10 +247,10 @@ ATTRIBUTES: Final = (
     AttributeDoc(GEN_AI_RESPONSE_FINISH_REASONS, "string[]", _MODEL, "One per choice."),
     AttributeDoc(GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, "double", _MODEL,
                  "Seconds from the span's start to the first streamed chunk."),
-    AttributeDoc(GEN_AI_USAGE_INPUT_TOKENS, "int", _MODEL,
-                 "Input tokens (reported, else counted)."),
-    AttributeDoc(GEN_AI_USAGE_OUTPUT_TOKENS, "int", _MODEL,
-                 "Output tokens (reported, else counted)."),
+    AttributeDoc(GEN_AI_USAGE_INPUT_TOKENS, "int", "model, agent, workflow",
+                 "Input tokens (reported, else counted; agents: summed over model runs)."),
+    AttributeDoc(GEN_AI_USAGE_OUTPUT_TOKENS, "int", "model, agent, workflow",
+                 "Output tokens (reported, else counted; agents: summed over model runs)."),
     AttributeDoc(GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, "int", _MODEL,
                  "Input tokens read from cache."),
     AttributeDoc(GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, "int", _MODEL, "Reasoning output tokens."),
@@ -244,6 +267,11 @@ ATTRIBUTES: Final = (
     AttributeDoc(GEN_AI_TOOL_CALL_ARGUMENTS, "string", "tool", "Opt-in content: the tool input."),
     AttributeDoc(GEN_AI_TOOL_CALL_RESULT, "string", "tool", "Opt-in content: the tool output."),
     AttributeDoc(GEN_AI_RETRIEVAL_QUERY_TEXT, "string", "retriever", "Opt-in content: the query."),
+    AttributeDoc(GEN_AI_TOOL_TYPE, "string", "tool", "`function` (LangChain tools are functions)."),
+    AttributeDoc(GEN_AI_AGENT_NAME, "string", "agent",
+                 "The agent's name: the graph's `name`, `run_name`, or the metadata key's value."),
+    AttributeDoc(GEN_AI_AGENT_ID, "string", "agent", "`assistant_id` of the run's metadata."),
+    AttributeDoc(GEN_AI_WORKFLOW_NAME, "string", "workflow", "The root graph's name."),
     AttributeDoc(SERVER_ADDRESS, "string", _MODEL, "Host of the model's `base_url`."),
     AttributeDoc(SERVER_PORT, "int", _MODEL, "Port of the model's `base_url`."),
     AttributeDoc(ERROR_TYPE, "string", "all", "Fully qualified class name of the exception."),
@@ -260,18 +288,32 @@ ATTRIBUTES: Final = (
     AttributeDoc(LANGCHAIN_TAGS, "string[]", "all", "The run's tags."),
     AttributeDoc(LANGCHAIN_METADATA_PREFIX + "<key>", "scalar", "all",
                  "The run's metadata, only with `capture_metadata=True`."),
-    AttributeDoc(OUTCOME, "string", "all", "`ok`, `error`, `cancelled` or `abandoned`."),
-    AttributeDoc(USAGE_ESTIMATED, "boolean", _MODEL,
-                 "`true` when the model reported no usage and tokens were counted locally."),
+    AttributeDoc(OUTCOME, "string", "all",
+                 "`ok`, `error`, `cancelled`, `abandoned` or `interrupted` (LangGraph)."),
+    AttributeDoc(USAGE_ESTIMATED, "boolean", "model, agent, workflow",
+                 "`true` when the model reported no usage and tokens were counted locally "
+                 "(agents: for any of their model runs)."),
     AttributeDoc(COST_INPUT, "double", _MODEL, "USD for the input tokens."),
     AttributeDoc(COST_OUTPUT, "double", _MODEL, "USD for the output tokens."),
-    AttributeDoc(COST_TOTAL, "double", _MODEL,
-                 "USD for the run; absent when the price is unknown."),
+    AttributeDoc(COST_TOTAL, "double", "model, agent, workflow",
+                 "USD for the run (agents: the sum over their priced model runs); "
+                 "absent when no price is known."),
+    AttributeDoc(LANGGRAPH_NODE, "string", "LangGraph node",
+                 "Ours: the node's name (`langgraph_node` metadata)."),
+    AttributeDoc(LANGGRAPH_STEP, "int", "LangGraph node",
+                 "Ours: the superstep (`langgraph_step` metadata)."),
+    AttributeDoc(AGENT_MODEL_CALLS, "int", "agent, workflow",
+                 "Ours: model runs under the agent, sub-agents included."),
+    AttributeDoc(AGENT_TOOL_CALLS, "int", "agent, workflow",
+                 "Ours: tool runs under the agent, sub-agents included."),
+    AttributeDoc(AGENT_TOOL_ERRORS, "int", "agent, workflow",
+                 "Ours: tool runs that failed, raised or returned `status=\"error\"`."),
 )  # fmt: skip
 
 METRICS: Final = (
     MetricDoc(METRIC_OPERATION_DURATION, "histogram", UNIT_SECONDS,
-              "Duration of each model run (every outcome)."),
+              "Duration of each model, agent (`invoke_agent`, with `gen_ai.agent.name`), "
+              "workflow and tool (`execute_tool`) run."),
     MetricDoc(METRIC_TOKEN_USAGE, "histogram", UNIT_TOKENS,
               "Tokens per model run, with `gen_ai.token.type` = `input` / `output`."),
     MetricDoc(METRIC_TIME_TO_FIRST_CHUNK, "histogram", UNIT_SECONDS,
@@ -279,6 +321,9 @@ METRICS: Final = (
     MetricDoc(METRIC_TIME_PER_OUTPUT_CHUNK, "histogram", UNIT_SECONDS,
               "Streamed runs: mean seconds between chunks after the first."),
     MetricDoc(METRIC_COST, "counter", UNIT_USD, "Cost of model runs whose price is known."),
+    MetricDoc(METRIC_AGENT_COST, "counter", UNIT_USD,
+              "Ours: cost of each agent run (its priced model runs, sub-agents included), "
+              "by `gen_ai.agent.name`."),
 )  # fmt: skip
 
 

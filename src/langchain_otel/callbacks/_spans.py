@@ -90,11 +90,12 @@ def tool_attributes(
     Example:
         >>> tool_attributes("t", {"description": "d"}, "x", {}, ContentPolicy())
         {'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 't', \
-'gen_ai.tool.description': 'd'}
+'gen_ai.tool.type': 'function', 'gen_ai.tool.description': 'd'}
     """
     attrs: dict[str, Any] = {
         sc.GEN_AI_OPERATION_NAME: sc.OPERATION_EXECUTE_TOOL,
         sc.GEN_AI_TOOL_NAME: name,
+        sc.GEN_AI_TOOL_TYPE: sc.TOOL_TYPE_FUNCTION,
     }
     ser = serialized if isinstance(serialized, Mapping) else {}
     description = ser.get("description")

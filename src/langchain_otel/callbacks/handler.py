@@ -19,6 +19,7 @@ from opentelemetry.trace import TracerProvider
 
 from langchain_otel.callbacks import _logs, _propagation, _runs
 from langchain_otel.callbacks import _semconv as sc
+from langchain_otel.callbacks._agents import tool_message_failed
 from langchain_otel.callbacks._content import ContentPolicy
 from langchain_otel.callbacks._core import RunCore
 from langchain_otel.callbacks._cost import ModelPrice, PriceBook
@@ -88,6 +89,9 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
         max_runs: Most runs in flight; beyond it the oldest is ended as ``abandoned``
             (counted in ``evicted_runs``, logged once). A chain run counts each of its
             steps: 10,000 concurrent ``prompt | llm | parser`` streams need 40,000.
+        keep_all_runs: Keep LangGraph's plumbing runs (``__start__``, channel writes,
+            routing functions such as ``should_continue``) as spans; by default they are
+            folded: no span, their children under the nearest kept span.
         strict: Re-raise our own internal errors (for tests; never in production).
 
     Raises:
@@ -137,6 +141,7 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
         capture_metadata: bool = False,
         run_ttl: float = 600.0,
         max_runs: int = 10_000,
+        keep_all_runs: bool = False,
         strict: bool = False,
     ) -> None:
         if isinstance(run_ttl, bool) or not isinstance(run_ttl, int | float) or run_ttl <= 0:
@@ -167,6 +172,7 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
             on_missing_package=self._missing_prices_package,
         )
         self._capture_metadata = capture_metadata
+        self._keep_all_runs = bool(keep_all_runs)
         self._strict = strict
         if strict:
             self.raise_error = True
@@ -366,7 +372,8 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
             result = {
                 sc.GEN_AI_TOOL_CALL_RESULT: self._content.text(getattr(output, "content", output))
             }
-        self._ended(run_id, None, "on_tool_end", result)
+        failed = sc.ERROR_TYPE_TOOL_ERROR if tool_message_failed(output) else None
+        self._ended(run_id, None, "on_tool_end", result, failed)
 
     @_safe
     def on_tool_error(

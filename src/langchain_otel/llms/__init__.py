@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from langchain_otel.llms.echo import EchoLLM
 from langchain_otel.llms.echo_chat import EchoChatModel
+from langchain_otel.llms.openai_chat import OpenAICompatibleChatModel
 from langchain_otel.llms.openai_compat import OpenAICompatibleLLM
 
-__all__ = ["EchoChatModel", "EchoLLM", "OpenAICompatibleLLM"]
+__all__ = ["EchoChatModel", "EchoLLM", "OpenAICompatibleChatModel", "OpenAICompatibleLLM"]

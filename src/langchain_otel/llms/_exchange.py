@@ -56,6 +56,7 @@ __all__ = [
     "Plan",
     "ReadBody",
     "Send",
+    "StateAdapter",
     "Step",
     "StreamDecoder",
     "Wait",
@@ -117,6 +118,22 @@ class StreamDecoder(Protocol):
 
     def finish(self) -> Any:
         """The last chunk, after the last event (raises if the stream was cut short)."""
+
+
+class StateAdapter:
+    """Base of a model's :class:`StreamDecoder`: wraps a wire-format stream state.
+
+    A subclass turns the state's output into the model's chunks in ``feed`` / ``finish``;
+    the chunk count is the state's.
+    """
+
+    def __init__(self, state: Any) -> None:
+        self._state = state
+
+    @property
+    def chunks(self) -> int:
+        """How many chunks the state handed out."""
+        return int(self._state.chunks)
 
 
 def trace_context_headers() -> dict[str, str]:

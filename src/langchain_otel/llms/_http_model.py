@@ -187,7 +187,7 @@ class HTTPModelBase(BaseModel):
         is_openai = urlsplit(self.base_url).hostname == "api.openai.com"
         params = LangSmithParams(
             ls_provider="openai" if is_openai else (self.provider or "openai_compatible"),
-            ls_model_name=self.model,
+            ls_model_name=str(kwargs.get("model") or self.model),
             ls_model_type="chat" if model_type == "chat" else "llm",
         )
         temperature = kwargs.get("temperature", self.temperature)
@@ -252,6 +252,57 @@ class HTTPModelBase(BaseModel):
             read_timeout=self._httpx_timeout.read,
             propagate_trace_context=self.propagate_trace_context,
         )
+
+    # -- the wire format's plumbing, the same for every model ---------------------------
+
+    def _wire_options(self, path: str, stop: list[str] | None) -> dict[str, Any]:
+        return {
+            "url": f"{self.base_url}/{path}",
+            "stop": stop,
+            "requested_model": self.model,
+            "restore_stop": self.restore_stripped_stop,
+        }
+
+    def _body(
+        self,
+        build: Callable[..., dict[str, Any]],
+        stop: list[str] | None,
+        kwargs: Mapping[str, Any],
+        *,
+        stream: bool,
+        **inputs: Any,
+    ) -> dict[str, Any]:
+        """The request body by the wire format's ``build`` (fields, then call kwargs)."""
+        return build(
+            model=self.model,
+            stop=stop,
+            params={**self._sampling, **kwargs},
+            stream=stream,
+            stream_usage=self.stream_usage,
+            **inputs,
+        )
+
+    def _body_parser(
+        self, path: str, parse: Callable[..., Any], stop: list[str] | None
+    ) -> Callable[[bytes, str], Any]:
+        """``parse(content, content_type=..., url=..., stop=..., ...)`` for this call."""
+        options = self._wire_options(path, stop)
+
+        def run(content: bytes, content_type: str) -> Any:
+            return parse(content, content_type=content_type, **options)
+
+        return run
+
+    def _stream_decoder(
+        self,
+        path: str,
+        state: Callable[..., Any],
+        adapt: Callable[[Any], StreamDecoder],
+        stop: list[str] | None,
+    ) -> Callable[[], StreamDecoder]:
+        """A factory of ``adapt(state(url=..., stop=..., ...))``, one per attempt."""
+        options = self._wire_options(path, stop)
+        return lambda: adapt(state(**options))
 
     # -- running one exchange -------------------------------------------------------------
 

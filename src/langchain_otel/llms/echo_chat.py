@@ -101,7 +101,7 @@ class EchoChatModel(EchoCore, BaseChatModel):
 
     @property
     def _llm_type(self) -> str:
-        return "echo-chat"
+        return "echo"
 
     @property
     def _identifying_params(self) -> Mapping[str, Any]:

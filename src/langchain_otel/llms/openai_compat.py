@@ -9,7 +9,7 @@ completions wire format's use and LangChain's ``LLM`` methods.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
 
 import anyio
@@ -18,6 +18,7 @@ from langchain_core.language_models import LangSmithParams
 from langchain_core.language_models.llms import LLM
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
 
+from langchain_otel.llms._exchange import StateAdapter, StreamDecoder
 from langchain_otel.llms._http_model import HTTPModelBase
 from langchain_otel.llms._wire import Completion, StreamState, build_payload, parse_completion
 
@@ -26,15 +27,10 @@ __all__ = ["OpenAICompatibleLLM"]
 _PATH = "completions"
 
 
-class _TextChunks:
+class _TextChunks(StateAdapter):
     """The stream decoder of the completions API: GenerationChunks from a StreamState."""
 
-    def __init__(self, state: StreamState) -> None:
-        self._state = state
-
-    @property
-    def chunks(self) -> int:
-        return self._state.chunks
+    _state: StreamState
 
     def feed(self, data: str) -> GenerationChunk | None:
         piece = self._state.feed(data)
@@ -102,40 +98,13 @@ class OpenAICompatibleLLM(HTTPModelBase, LLM):
     def _payload(
         self, prompt: str, stop: list[str] | None, kwargs: Mapping[str, Any], *, stream: bool
     ) -> dict[str, Any]:
-        return build_payload(
-            model=self.model,
-            prompt=prompt,
-            stop=stop,
-            params={**self._sampling, **kwargs},
-            stream=stream,
-            stream_usage=self.stream_usage,
-        )
+        return self._body(build_payload, stop, kwargs, stream=stream, prompt=prompt)
 
-    def _parser(self, stop: list[str] | None) -> Any:
-        def parse(content: bytes, content_type: str) -> Completion:
-            return parse_completion(
-                content,
-                url=self._url,
-                content_type=content_type,
-                stop=stop,
-                requested_model=self.model,
-                restore_stop=self.restore_stripped_stop,
-            )
+    def _parser(self, stop: list[str] | None) -> Callable[[bytes, str], Any]:
+        return self._body_parser(_PATH, parse_completion, stop)
 
-        return parse
-
-    def _decoder(self, stop: list[str] | None) -> Any:
-        def new() -> _TextChunks:
-            return _TextChunks(
-                StreamState(
-                    url=self._url,
-                    stop=stop,
-                    requested_model=self.model,
-                    restore_stop=self.restore_stripped_stop,
-                )
-            )
-
-        return new
+    def _decoder(self, stop: list[str] | None) -> Callable[[], StreamDecoder]:
+        return self._stream_decoder(_PATH, StreamState, _TextChunks, stop)
 
     @staticmethod
     def _result(completions: list[Completion]) -> LLMResult:
