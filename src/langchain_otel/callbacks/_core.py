@@ -235,7 +235,7 @@ class RunCore(AgentRuns, SelfReport):
         if state.span is None:  # declined: another handler telemeters it
             return
         self._release(run_id, state)
-        outcome = outcome_of(error)
+        outcome = sc.OUTCOME_OK if error is None else outcome_of(error)
         try:
             failure = error if outcome == sc.OUTCOME_ERROR else None
             self._end_model(state, response, outcome, failure)

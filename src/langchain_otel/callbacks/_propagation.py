@@ -49,21 +49,23 @@ _lock = threading.Lock()
 _patched: list[tuple[Any, str, Any]] = []  # (owner, attribute, original)
 
 
-def _span_of(state: RunState | None) -> Any:
-    """The span current inside ``state``'s run (a folded run's: its kept ancestor's)."""
+def _attach(state: RunState | None) -> Any:
+    """Make ``state``'s span current (a folded run's: its kept ancestor's); the token.
+
+    The run's context is built once (it is also its children's parent context) and
+    reused by every activation: one ``ContextVar`` set, one reset. None when there is
+    nothing to attach or it is already current.
+    """
     if state is None:
         return None
-    if state.span is not None:
-        return state.span
-    return None if state.context is None else trace.get_current_span(state.context)
-
-
-def _attach(state: RunState | None) -> Any:
-    """Attach ``state``'s span to the current context; the token, or None."""
-    span = _span_of(state)
-    if span is None or trace.get_current_span() is span:
+    context = state.context
+    if context is None:
+        if state.span is None:  # a folded root: the caller's span is already current
+            return None
+        context = state.context = trace.set_span_in_context(state.span)
+    if otel_context.get_current() is context:
         return None
-    return otel_context.attach(trace.set_span_in_context(span))
+    return otel_context.attach(context)
 
 
 def _current_task() -> Any:
@@ -76,29 +78,38 @@ def _current_task() -> Any:
 class _Scope:
     """One step of a stream (or one retriever call): where its run's start may attach."""
 
-    __slots__ = ("kinds", "state", "task", "thread", "token")
+    __slots__ = ("asynchronous", "done", "kinds", "state", "task", "thread", "token")
 
-    def __init__(self, kinds: frozenset[str]) -> None:
+    def __init__(self, kinds: frozenset[str], asynchronous: bool) -> None:
         self.kinds = kinds
+        self.asynchronous = asynchronous
         self.state: RunState | None = None
         self.token: Any = None
         self.thread = 0
         self.task: Any = None
+        self.done = False  # the first step is over: a run started there or none will
 
-    def enter(self, task: Any) -> Any:
-        self.thread, self.task = threading.get_ident(), task
-        reset = SCOPE.set(self)
+    def enter(self) -> Any:
+        """Before a step: the claimed run's span current, or open the scope for a claim."""
         if self.state is not None:
             self.token = _attach(self.state)
-        return reset
+            return None
+        if self.done:
+            return None
+        self.thread = threading.get_ident()
+        self.task = _current_task() if self.asynchronous else None
+        return SCOPE.set(self)
 
     def exit(self, reset: Any) -> None:
+        """After a step, in the same frame: detach what was attached, close the scope."""
         token, self.token = self.token, None
         try:
             if token is not None:
                 otel_context.detach(token)
         finally:
-            SCOPE.reset(reset)
+            if reset is not None:
+                SCOPE.reset(reset)
+                self.done = True
 
 
 SCOPE: ContextVar[_Scope | None] = ContextVar("langchain_otel_scope", default=None)
@@ -230,8 +241,8 @@ def _wrap_scoped(original: Callable[..., Any], kinds: frozenset[str]) -> Callabl
 
         @functools.wraps(original)
         async def acall(self: Any, *args: Any, **kwargs: Any) -> Any:
-            scope = _Scope(kinds)
-            reset = scope.enter(_current_task())
+            scope = _Scope(kinds, asynchronous=True)
+            reset = scope.enter()
             try:
                 return await original(self, *args, **kwargs)
             finally:
@@ -241,8 +252,8 @@ def _wrap_scoped(original: Callable[..., Any], kinds: frozenset[str]) -> Callabl
 
     @functools.wraps(original)
     def call(self: Any, *args: Any, **kwargs: Any) -> Any:
-        scope = _Scope(kinds)
-        reset = scope.enter(None)
+        scope = _Scope(kinds, asynchronous=False)
+        reset = scope.enter()
         try:
             return original(self, *args, **kwargs)
         finally:
@@ -257,10 +268,10 @@ def _wrap_stream(original: Callable[..., Iterator[Any]]) -> Callable[..., Iterat
     @functools.wraps(original)
     def stream(self: Any, *args: Any, **kwargs: Any) -> Iterator[Any]:
         inner = original(self, *args, **kwargs)
-        scope = _Scope(_MODELS)
+        scope = _Scope(_MODELS, asynchronous=False)
         try:
             while True:
-                reset = scope.enter(None)
+                reset = scope.enter()
                 try:
                     chunk = next(inner)
                 except StopIteration:
@@ -282,10 +293,10 @@ def _wrap_astream(
     @functools.wraps(original)
     async def astream(self: Any, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
         inner = original(self, *args, **kwargs)
-        scope = _Scope(_MODELS)
+        scope = _Scope(_MODELS, asynchronous=True)
         try:
             while True:
-                reset = scope.enter(_current_task())
+                reset = scope.enter()
                 try:
                     chunk = await inner.__anext__()
                 except StopAsyncIteration:
