@@ -96,7 +96,7 @@ def langchain_bounds(session: nox.Session, bound: str) -> None:
 @nox.session
 def stress(session: nox.Session) -> None:
     """The heavy sizes of the reliability tests."""
-    install_project(session, "otlp", "prometheus", "prices")
+    install_project(session, "otlp", "grpc", "prometheus", "prices")  # the tests session's
     session.install(*group("tests"))
     session.run("pytest", "-m", "stress", *session.posargs)
 
