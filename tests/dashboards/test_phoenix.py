@@ -278,13 +278,24 @@ def test_the_demo_cli_exports_its_traces_to_phoenix(phoenix: Phoenix, tmp_path: 
     while time.monotonic() < deadline:
         spans = {s["context"]["span_id"]: s for s in phoenix.spans(DEMO_PROJECT)}
         roots = [s for s in spans.values() if s["name"] == "demo.request"]
-        models = [s for s in spans.values() if s["name"].startswith(("text_completion ", "chat "))]
-        if len(roots) == DEMO_REQUESTS and len(models) == DEMO_REQUESTS:
+        # An agent request (every sixth) is one invoke_agent span over two model calls.
+        agents = [s for s in spans.values() if s["name"].startswith("invoke_agent ")]
+        agent_traces = {a["context"]["trace_id"] for a in agents}
+        models = [
+            s
+            for s in spans.values()
+            if s["name"].startswith(("text_completion ", "chat "))
+            and s["context"]["trace_id"] not in agent_traces
+        ]
+        if len(roots) == DEMO_REQUESTS and len(models) + len(agents) == DEMO_REQUESTS:
             break
         time.sleep(0.5)
     assert len(roots) == DEMO_REQUESTS
     assert all(root["parent_id"] is None for root in roots)
-    assert len(models) == DEMO_REQUESTS
+    assert agents, "the demo sends every sixth request to its agent"
+    assert len(models) + len(agents) == DEMO_REQUESTS
+    for agent in agents:
+        assert spans[agent["parent_id"]]["name"] == "demo.request"
     for model in models:
         chain = spans[model["parent_id"]]
         assert chain["name"] == "RunnableSequence"
@@ -293,11 +304,11 @@ def test_the_demo_cli_exports_its_traces_to_phoenix(phoenix: Phoenix, tmp_path: 
         attributes = model["attributes"]
         operation = attributes["gen_ai.operation.name"]  # the demo has text and chat models
         assert operation in {"text_completion", "chat"}
-        assert attributes["gen_ai.provider.name"] == {"chat": "echo-chat"}.get(operation, "echo")
+        assert attributes["gen_ai.provider.name"] == "echo"  # EchoChatModel is EchoLLM's kind
         assert model["name"] == f"{operation} {attributes['gen_ai.request.model']}"
         if attributes["langchain_otel.outcome"] == "ok":
             assert attributes["gen_ai.usage.input_tokens"] > 0
             assert attributes["gen_ai.usage.output_tokens"] > 0
-    outcomes = Counter(m["attributes"]["langchain_otel.outcome"] for m in models)
+    outcomes = Counter(s["attributes"]["langchain_otel.outcome"] for s in [*models, *agents])
     assert outcomes == expected
     assert set(outcomes) == {"ok", "error", "cancelled"}
