@@ -9,6 +9,8 @@ A run's life:
   other run sets its outcome (and error) and ends its span.
 - **abandon**: a run whose end never came (TTL, eviction, ``close()``) ends
   ``abandoned``.
+- **fold**: a prompt template or output parser run (and LangGraph's plumbing) is
+  registered without a span; if it fails, it gets one then, with its own start time.
 
 Every path ends the span, even when an attribute or the exception itself misbehaves.
 """
@@ -16,6 +18,7 @@ Every path ends the span, even when an attribute or the exception itself misbeha
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -27,7 +30,7 @@ from langchain_otel.callbacks import _logs, _runs
 from langchain_otel.callbacks import _semconv as sc
 from langchain_otel.callbacks._agent_runs import GRAPH_METADATA_KEYS, AgentRuns, fail_softly
 from langchain_otel.callbacks._attributes import ResponseInfo, model_request, response_info
-from langchain_otel.callbacks._chains import classify_chain
+from langchain_otel.callbacks._chains import classify_chain, folds_step
 from langchain_otel.callbacks._content import ContentPolicy
 from langchain_otel.callbacks._cost import PriceBook
 from langchain_otel.callbacks._errors import error_type, finish, outcome_of, record_error
@@ -148,6 +151,10 @@ class RunCore(AgentRuns, SelfReport):
         kwargs: Mapping[str, Any],
     ) -> None:
         if self._declined(run_id):
+            return
+        if folds_step(kwargs, self._keep_all_runs):  # a prompt or a parser
+            state = self._fold(run_id, parent_run_id, sc.RUN_TYPE_CHAIN)
+            state.start_args = (serialized, kwargs, tags, metadata)
             return
         spec = classify_chain(
             serialized, inputs, run_id, tags, metadata, kwargs, self._capture_metadata
@@ -305,6 +312,8 @@ class RunCore(AgentRuns, SelfReport):
         self._release(run_id, state)
         span = state.span
         if span is None:  # folded or declined: nothing to end
+            if error is not None and state.start_args is not None:
+                self._folded_step_failed(run_id, state, error)
             return
         outcome = outcome_of(error)
         if outcome == sc.OUTCOME_ERROR and state.agent is not None:
@@ -327,6 +336,30 @@ class RunCore(AgentRuns, SelfReport):
             span.end()
         finally:
             finish(span, outcome)  # only if the path above failed before ending it
+
+    def _folded_step_failed(self, run_id: Any, state: RunState, error: BaseException) -> None:
+        """A folded prompt or parser failed: give it its span now, back-dated to its start."""
+        if outcome_of(error) != sc.OUTCOME_ERROR:  # a cancellation is its parent's story
+            return
+        serialized, kwargs, tags, metadata = state.start_args  # type: ignore[misc]
+        spec = classify_chain(
+            serialized, None, run_id, tags, metadata, kwargs, self._capture_metadata
+        )
+        kind = error_type(error)
+        spec.attributes[sc.OUTCOME] = sc.OUTCOME_ERROR
+        spec.attributes[sc.ERROR_TYPE] = kind
+        started = time.time_ns() - int((_runs.clock() - state.start) * 1e9)
+        span = self._tracer.start_span(
+            spec.name,
+            context=state.context,
+            kind=spec.kind,
+            attributes=spec.attributes,
+            start_time=started,
+        )
+        try:
+            record_error(span, error, kind)
+        finally:
+            span.end()
 
     def _abandon(self, run_id: Any, state: RunState) -> None:
         """End a run whose end never came (TTL sweep, eviction, close)."""

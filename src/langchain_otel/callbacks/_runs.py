@@ -74,6 +74,7 @@ class RunState:
         "run_id",
         "span",
         "start",
+        "start_args",
     )
 
     def __init__(self, span: Span | None, kind: str, start: float) -> None:
@@ -91,6 +92,9 @@ class RunState:
         self.role = 0
         self.name = ""
         self.metadata: Any = None
+        # A folded step: its start callback's (serialized, kwargs, tags, metadata), for
+        # the span it gets if it fails.
+        self.start_args: tuple[Any, Any, Any, Any] | None = None
         # Model runs only:
         self.operation = ""
         self.provider = ""

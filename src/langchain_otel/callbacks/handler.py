@@ -89,9 +89,11 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
         max_runs: Most runs in flight; beyond it the oldest is ended as ``abandoned``
             (counted in ``evicted_runs``, logged once). A chain run counts each of its
             steps: 10,000 concurrent ``prompt | llm | parser`` streams need 40,000.
-        keep_all_runs: Keep LangGraph's plumbing runs (``__start__``, channel writes,
-            routing functions such as ``should_continue``) as spans; by default they are
-            folded: no span, their children under the nearest kept span.
+        keep_all_runs: Keep every run as a span. By default prompt templates, output
+            parsers and LangGraph's plumbing runs (``__start__``, channel writes, routing
+            functions such as ``should_continue``) are folded: no span (a failing one
+            still gets its span), their time in the parent's, their children under the
+            nearest kept span.
         strict: Re-raise our own internal errors (for tests; never in production).
 
     Raises:
