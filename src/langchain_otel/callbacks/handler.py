@@ -20,6 +20,7 @@ from opentelemetry.trace import TracerProvider
 from langchain_otel.callbacks import _logs, _propagation, _runs
 from langchain_otel.callbacks import _semconv as sc
 from langchain_otel.callbacks._agents import tool_message_failed
+from langchain_otel.callbacks._attributes import RequestCache
 from langchain_otel.callbacks._content import ContentPolicy
 from langchain_otel.callbacks._core import RunCore
 from langchain_otel.callbacks._cost import ModelPrice, PriceBook
@@ -183,6 +184,7 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
         )
         self._runs_get = self._runs.get
         self._points = PointAttributes()
+        self._requests = RequestCache()
         self._reported: set[tuple[str, str]] = set()
         self.internal_errors = 0
         """Failures inside the handler, caught and counted (each kind logged once)."""
