@@ -209,12 +209,12 @@ _LS_KEYS = ("ls_provider", "ls_model_name", "ls_max_tokens", "ls_temperature", "
 
 
 def _frozen(value: Any) -> Any:
-    """A hashable stand-in for a param value (lists of stop sequences, mostly)."""
-    if type(value) is list:
-        return tuple(_frozen(item) for item in value)
-    if type(value) is dict:
-        return tuple((key, _frozen(item)) for key, item in value.items())
-    return value
+    """A list (of stop sequences, mostly) as a tuple; anything else as it is.
+
+    A value that stays unhashable (a dict, a list of tool schemas) makes the request
+    uncacheable, which is cheaper than walking a large structure on every run.
+    """
+    return tuple(value) if type(value) is list else value
 
 
 class RequestCache:
