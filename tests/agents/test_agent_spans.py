@@ -219,9 +219,7 @@ class TestWhatIsAnAgent:
             script=[answer("hi")]
         )
         chain.invoke({"q": "x"}, config(telemetry))
-        assert tree(telemetry.spans) == [
-            ("RunnableSequence", ["chat scripted"])
-        ]
+        assert tree(telemetry.spans) == [("RunnableSequence", ["chat scripted"])]
         root = named(telemetry.spans, "RunnableSequence")[0]
         assert "gen_ai.operation.name" not in (root.attributes or {})
 

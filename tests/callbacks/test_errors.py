@@ -216,8 +216,10 @@ async def test_a_model_cancelled_inside_a_chain_ainvoke_ends_cancelled(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    outcomes = {s.name.split(" ")[0]: (s.attributes or {})["langchain_otel.outcome"]
-                for s in telemetry.spans}
+    outcomes = {
+        s.name.split(" ")[0]: (s.attributes or {})["langchain_otel.outcome"]
+        for s in telemetry.spans
+    }
     operation = "chat" if kind == "chat" else "text_completion"
     assert outcomes == {"RunnableSequence": "cancelled", operation: "cancelled"}
     assert telemetry.handler.open_runs == 0

@@ -100,8 +100,10 @@ def _prompt_chain(parser: Any = None) -> Any:
     from langchain_core.output_parsers import StrOutputParser
     from langchain_core.prompts import PromptTemplate
 
-    return PromptTemplate.from_template("say {question}") | EchoLLM(n=4) | (
-        parser or StrOutputParser()
+    return (
+        PromptTemplate.from_template("say {question}")
+        | EchoLLM(n=4)
+        | (parser or StrOutputParser())
     )
 
 
@@ -119,10 +121,13 @@ def test_prompts_and_parsers_are_folded_into_their_chain(
         assert chain.batch([{"question": "x"}, {"question": "y"}], config=config) == ["say "] * 2
     runs = 2 if mode == "batch" else 1
     spans = telemetry.spans
-    assert sorted(s.name for s in spans) == sorted(["RunnableSequence", "text_completion echo"] * runs)
+    assert sorted(s.name for s in spans) == sorted(
+        ["RunnableSequence", "text_completion echo"] * runs
+    )
     roots = {s.context.span_id: s for s in spans if s.name == "RunnableSequence"}
     for llm in telemetry.spans_named("text_completion"):
-        assert llm.parent is not None and llm.parent.span_id in roots
+        assert llm.parent is not None
+        assert llm.parent.span_id in roots
     assert telemetry.handler.open_runs == 0
 
 
@@ -130,9 +135,12 @@ async def test_prompts_and_parsers_are_folded_in_async_streams(
     telemetry: CapturedTelemetry,
 ) -> None:
     """astream: the parser's transform run is folded too."""
-    chunks = [c async for c in _prompt_chain().astream({"question": "x"}, config={
-        "callbacks": [telemetry.handler]
-    })]
+    chunks = [
+        c
+        async for c in _prompt_chain().astream(
+            {"question": "x"}, config={"callbacks": [telemetry.handler]}
+        )
+    ]
     assert "".join(chunks) == "say "
     assert sorted(s.name for s in telemetry.spans) == ["RunnableSequence", "text_completion echo"]
     assert telemetry.handler.open_runs == 0
@@ -163,7 +171,8 @@ def test_a_failing_prompt_gets_its_span_back_dated_with_the_error(
     spans = _by_name(telemetry.spans)
     assert set(spans) == {"RunnableSequence", "PromptTemplate"}
     prompt, root = spans["PromptTemplate"], spans["RunnableSequence"]
-    assert prompt.parent is not None and prompt.parent.span_id == root.context.span_id
+    assert prompt.parent is not None
+    assert prompt.parent.span_id == root.context.span_id
     attrs = prompt.attributes or {}
     assert attrs["langchain_otel.outcome"] == "error"
     assert attrs["error.type"] == "KeyError"
@@ -171,7 +180,8 @@ def test_a_failing_prompt_gets_its_span_back_dated_with_the_error(
     assert attrs["langchain.run.name"] == "PromptTemplate"
     assert prompt.status.status_code is StatusCode.ERROR
     assert [e.name for e in prompt.events] == ["exception"]
-    assert root.start_time is not None and prompt.start_time is not None
+    assert root.start_time is not None
+    assert prompt.start_time is not None
     assert root.start_time <= prompt.start_time <= prompt.end_time <= root.end_time  # type: ignore[operator]
     assert telemetry.handler.open_runs == 0
 
@@ -188,9 +198,12 @@ def test_a_failing_step_span_starts_at_the_steps_own_start(
             raise ValueError("unparseable")
 
     with pytest.raises(ValueError, match="unparseable"):
-        _prompt_chain(Failing()).invoke({"question": "x"}, config={"callbacks": [telemetry.handler]})
+        _prompt_chain(Failing()).invoke(
+            {"question": "x"}, config={"callbacks": [telemetry.handler]}
+        )
     parser = _by_name(telemetry.spans)["Failing"]
-    assert parser.start_time is not None and parser.end_time is not None
+    assert parser.start_time is not None
+    assert parser.end_time is not None
     took = parser.end_time - parser.start_time
     assert 2.0e9 <= took < 3.0e9  # 2 s on the run clock (+ the real time of the test)
     assert (parser.attributes or {})["error.type"] == "ValueError"
