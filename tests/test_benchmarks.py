@@ -373,7 +373,8 @@ class TestGoals:
         assert verdicts["memory"]["met"] is True
         assert verdicts["memory"]["value"] == pytest.approx(1.0)
         table = goals.render(verdicts, wl.WORKLOADS)
-        assert "| W1 EchoLLM.invoke | 1.35× | 1.35× floor: NOT met |" in table  # noqa: RUF001
+        assert w1["floor_over_peer"] == pytest.approx(0.4)  # floor 40 µs, OpenLLMetry 100
+        assert "| W1 EchoLLM.invoke | 1.35× | 0.40× | 1.35× floor: NOT met |" in table  # noqa: RUF001
 
     def test_no_data_is_not_a_verdict(self) -> None:
         """Without a floor in the run, goal 2 is neither met nor missed."""
