@@ -16,7 +16,8 @@ that each sleep took: the time the loop was busy with other callbacks.
 Variants (see :data:`VARIANTS`): ``bare``; ``ours-none``, ``ours-otlp``,
 ``ours-embedded``: ``langchain_otel.configure(...)`` + ``instrument()`` as the docs say,
 with every exporter ``none``, OTLP/HTTP to the local sink, or the embedded default
-(JSON Lines files); ``openllmetry``: the SDK exporting OTLP/HTTP to the sink and
+(JSON Lines files); ``ours-none+fastapi``: ``ours-none`` with FastAPI's own native
+telemetry left on (see :data:`FASTAPI_TELEMETRY_VARIANTS`); ``openllmetry``: the SDK exporting OTLP/HTTP to the sink and
 Traceloop's ``LangchainInstrumentor``. structlog is at WARNING in all of them.
 """
 
@@ -35,10 +36,28 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-__all__ = ["QUESTION", "VARIANTS", "LagProbe", "build_app", "build_chain", "main", "setup"]
+__all__ = [
+    "FASTAPI_TELEMETRY_VARIANTS",
+    "QUESTION",
+    "VARIANTS",
+    "LagProbe",
+    "build_app",
+    "build_chain",
+    "main",
+    "setup",
+]
 
-VARIANTS = ("bare", "ours-none", "ours-otlp", "ours-embedded", "openllmetry")
+VARIANTS = ("bare", "ours-none", "ours-none+fastapi", "ours-otlp", "ours-embedded", "openllmetry")
 """Every variant of the service, in table order."""
+
+FASTAPI_TELEMETRY_VARIANTS = frozenset({"ours-none+fastapi"})
+"""Variants that keep FastAPI's own (native) OpenTelemetry telemetry on.
+
+FastAPI 0.16x traces itself (server, dependency, endpoint and serialization spans, HTTP
+metrics) as soon as a global OpenTelemetry provider is set, which ``configure()`` does.
+That is FastAPI's telemetry, not ours: every other variant turns it off
+(``FastAPI(telemetry={...})``), and ``ours-none+fastapi`` shows what it costs on top.
+"""
 
 QUESTION = "What does this service measure, and how fast?"
 """The question every request asks (the prompt echoes its first 40 characters)."""
@@ -132,7 +151,7 @@ def setup(variant: str, *, sink_port: int | None, directory: str | None) -> Call
         return _openllmetry(endpoint)
     import langchain_otel
 
-    if variant == "ours-none":
+    if variant in ("ours-none", "ours-none+fastapi"):
         langchain_otel.configure(exporter="none")
     elif variant == "ours-otlp":
         langchain_otel.configure(exporter="otlp", endpoint=endpoint)
@@ -167,8 +186,29 @@ def build_chain() -> Any:
     return PromptTemplate.from_template("Answer briefly: {question}") | llm | StrOutputParser()
 
 
-def build_app(chain: Any, probe: LagProbe, stop: Callable[[], None] = lambda: None) -> Any:
-    """The FastAPI app: ``/invoke``, ``/stream``, ``/probe``; the probe runs in its lifespan."""
+def _fastapi_options(native_telemetry: bool) -> dict[str, Any]:
+    """``FastAPI(**options)``: its native telemetry off unless asked (where it has one)."""
+    import inspect
+
+    from fastapi import FastAPI
+
+    if native_telemetry or "telemetry" not in inspect.signature(FastAPI.__init__).parameters:
+        return {}
+    off = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
+    return {"telemetry": off}
+
+
+def build_app(
+    chain: Any,
+    probe: LagProbe,
+    stop: Callable[[], None] = lambda: None,
+    *,
+    native_telemetry: bool = False,
+) -> Any:
+    """The FastAPI app: ``/invoke``, ``/stream``, ``/probe``; the probe runs in its lifespan.
+
+    ``native_telemetry``: keep FastAPI's own OpenTelemetry telemetry on (FastAPI 0.16x).
+    """
     from fastapi import FastAPI
     from fastapi.responses import StreamingResponse
 
@@ -181,7 +221,7 @@ def build_app(chain: Any, probe: LagProbe, stop: Callable[[], None] = lambda: No
             await task
         stop()
 
-    app = FastAPI(lifespan=lifespan)
+    app = FastAPI(lifespan=lifespan, **_fastapi_options(native_telemetry))
     question = {"question": QUESTION}
 
     @app.get("/invoke")
@@ -213,7 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--directory")
     args = parser.parse_args(argv)
     stop = setup(args.variant, sink_port=args.sink_port, directory=args.directory)
-    app = build_app(build_chain(), LagProbe(), stop)
+    native = args.variant in FASTAPI_TELEMETRY_VARIANTS
+    app = build_app(build_chain(), LagProbe(), stop, native_telemetry=native)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
