@@ -17,8 +17,9 @@ Variants (see :data:`VARIANTS`): ``bare``; ``ours-none``, ``ours-otlp``,
 ``ours-embedded``: ``langchain_otel.configure(...)`` + ``instrument()`` as the docs say,
 with every exporter ``none``, OTLP/HTTP to the local sink, or the embedded default
 (JSON Lines files); ``ours-none+fastapi``: ``ours-none`` with FastAPI's own native
-telemetry left on (see :data:`FASTAPI_TELEMETRY_VARIANTS`); ``openllmetry``: the SDK exporting OTLP/HTTP to the sink and
-Traceloop's ``LangchainInstrumentor``. structlog is at WARNING in all of them.
+telemetry left on (see :data:`FASTAPI_TELEMETRY_VARIANTS`); ``openllmetry``: the SDK
+exporting OTLP/HTTP to the sink and Traceloop's ``LangchainInstrumentor``. structlog is
+at WARNING in all of them.
 """
 
 from __future__ import annotations
