@@ -328,13 +328,17 @@ class FloorHandler(BaseCallbackHandler):
         return len(self._runs)
 
     def _start(self, run_type: str, run_id: UUID, parent_run_id: UUID | None) -> None:
-        template, points = self._templates[run_type, parent_run_id is not None]
         context = None
         if parent_run_id is not None:
             parent = self._runs[parent_run_id]
             context = parent[3]
-            if context is None:
+            if context is None and parent[0] is not None:
                 context = parent[3] = trace.set_span_in_context(parent[0])
+        recorded = self._templates.get((run_type, parent_run_id is not None))
+        if recorded is None:  # ours folds this run: no span, children to its ancestor
+            self._runs[run_id] = [None, (), None, context]
+            return
+        template, points = recorded
         span = self._tracer.start_span(
             template.name, context=context, kind=template.kind, attributes=template.attributes
         )
@@ -342,6 +346,8 @@ class FloorHandler(BaseCallbackHandler):
 
     def _end(self, run_id: UUID) -> None:
         span, points, status, context = self._runs.pop(run_id)
+        if span is None:  # folded
+            return
         if status is not None:
             span.set_status(status)
         span.end()

@@ -87,7 +87,7 @@ class TestWorkloads:
             clock=_ticks(1_000, 4_500),  # the block reads the clock once before, once after
         )
         sdk.tracer_provider.force_flush()
-        per_op = {"W2": 3, "W6": 16, "W8": 3}.get(wid, 1)
+        per_op = {"W2": 2, "W6": 16, "W8": 2}.get(wid, 1)  # prompts are folded
         assert elapsed == 3_500
         assert sdk.exporter.count == 2 * concurrency * per_op
         assert handler.open_runs == 0
@@ -192,9 +192,9 @@ def test_quick_run_end_to_end(tmp_path: Any) -> None:
         ("bare", "W1"): 0,
         ("bare", "W2"): 0,
         ("floor", "W1"): 1,
-        ("floor", "W2"): 3,
+        ("floor", "W2"): 2,
         ("ours", "W1"): 1,
-        ("ours", "W2"): 3,
+        ("ours", "W2"): 2,
     }
     assert "floor" not in result["parenting"]  # a reference, like noop
     assert result["parenting"]["ours"] == {"llm": "ok", "chat": "ok"}
@@ -264,7 +264,7 @@ class TestFloor:
             assert handler.open_runs == 0
             seen.append((_span_shapes(sdk), _points(sdk)))
         (ours_spans, ours_points), (floor_spans, floor_points) = seen
-        per_op = {"W2": 3, "W6": 16, "W8": 3}.get(wid, 1)
+        per_op = {"W2": 2, "W6": 16, "W8": 2}.get(wid, 1)  # prompts are folded
         assert len(ours_spans) == 2 * concurrency * per_op
         assert floor_spans == ours_spans
         assert floor_points == ours_points
@@ -373,7 +373,8 @@ class TestGoals:
         assert verdicts["memory"]["met"] is True
         assert verdicts["memory"]["value"] == pytest.approx(1.0)
         table = goals.render(verdicts, wl.WORKLOADS)
-        assert "| W1 EchoLLM.invoke | 1.35× | 1.35× floor: NOT met |" in table  # noqa: RUF001
+        assert w1["floor_over_peer"] == pytest.approx(0.4)  # floor 40 µs, OpenLLMetry 100
+        assert "| W1 EchoLLM.invoke | 1.35× | 0.40× | 1.35× floor: NOT met |" in table  # noqa: RUF001
 
     def test_no_data_is_not_a_verdict(self) -> None:
         """Without a floor in the run, goal 2 is neither met nor missed."""

@@ -158,9 +158,7 @@ def _plans(requests: int, seed: int) -> list[_Plan]:
         cancel = None
         if failure is None and stream and index % 11 == 3:
             cancel = "break"
-        elif failure is None and not stream and index % 19 == 14 and not model.chat:
-            # Not on chat models: LangChain sends no end callback for a chat model cancelled
-            # inside `ainvoke`, so its span would stay open until the handler's TTL sweep.
+        elif failure is None and not stream and index % 19 == 14:
             cancel = "deadline"
         plans.append(
             _Plan(

@@ -6,6 +6,7 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.outputs import Generation, LLMResult
 from opentelemetry.trace import StatusCode
 
@@ -156,7 +157,7 @@ def test_broken_logger_never_affects_the_chain(telemetry: CapturedTelemetry) -> 
     assert out == "Ans"
     assert handler.internal_errors == 1
     assert handler.open_runs == 0
-    assert len(telemetry.spans) == 4
+    assert len(telemetry.spans) == 2  # the sequence and the model (prompt, parser folded)
 
 
 def test_invalid_arguments_raise_configuration_errors() -> None:
@@ -171,3 +172,57 @@ def test_invalid_arguments_raise_configuration_errors() -> None:
         OTelCallbackHandler(prices={"m": (1, 2)})  # type: ignore[dict-item]
     with pytest.raises(ConfigurationError, match="content_max_length"):
         OTelCallbackHandler(content_max_length=0)
+
+
+@pytest.mark.parametrize("kind", ["chat", "text"])
+async def test_a_model_cancelled_inside_a_chain_ainvoke_ends_cancelled(
+    telemetry: CapturedTelemetry, kind: str
+) -> None:
+    """A request cancelled mid-model: chain and model spans end ``cancelled`` at once.
+
+    LangChain gives such a model run no end callback (a chat model in its
+    ``asyncio.gather``; a text model cancelled between its start callback and its
+    call); the chain's cancellation ends it instead of the TTL sweep, minutes later.
+    """
+    import asyncio
+
+    from langchain_core.prompts import ChatPromptTemplate, PromptTemplate
+
+    from langchain_otel.llms import EchoChatModel
+
+    if kind == "chat":
+        model: Any = EchoChatModel(n=50, time_to_first_token=10.0)
+        prompt: Any = ChatPromptTemplate.from_messages([("human", "{q}")])
+    else:
+        model = EchoLLM(n=50, time_to_first_token=10.0)
+        prompt = PromptTemplate.from_template("{q}")
+    started = asyncio.Event()
+
+    class Started(BaseCallbackHandler):
+        run_inline = True
+
+        def on_chat_model_start(self, *args: Any, **kwargs: Any) -> None:
+            started.set()
+
+        def on_llm_start(self, *args: Any, **kwargs: Any) -> None:
+            started.set()
+
+    chain = prompt | model
+    task = asyncio.ensure_future(
+        chain.ainvoke({"q": "hello"}, config={"callbacks": [telemetry.handler, Started()]})
+    )
+    await started.wait()
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    outcomes = {
+        s.name.split(" ")[0]: (s.attributes or {})["langchain_otel.outcome"]
+        for s in telemetry.spans
+    }
+    operation = "chat" if kind == "chat" else "text_completion"
+    assert outcomes == {"RunnableSequence": "cancelled", operation: "cancelled"}
+    assert telemetry.handler.open_runs == 0
+    assert telemetry.handler.orphan_callbacks == 0
+    durations = telemetry.metrics()["gen_ai.client.operation.duration"]
+    assert [p.attributes["langchain_otel.outcome"] for p in durations] == ["cancelled"]

@@ -175,3 +175,25 @@ def test_batch_gives_one_span_per_prompt(telemetry: CapturedTelemetry) -> None:
         for s in telemetry.spans
     )
     assert usage == [(2, 2), (4, 3)]
+
+
+def test_start_attributes_follow_each_calls_params(telemetry: CapturedTelemetry) -> None:
+    """Start attributes are cached per model and request content, never shared wrongly.
+
+    The same model instance called with different kwargs, stop sequences and metadata:
+    each span carries its own call's values, and run-specific ones never leak.
+    """
+    llm = EchoLLM(n=3)
+    config: dict[str, Any] = {"callbacks": [telemetry.handler]}
+    llm.invoke("abcdef", config=config)
+    llm.invoke("abcdef", config=config, stop=["d"])
+    llm.invoke("abcdef", config={**config, "metadata": {"thread_id": "t-2"}})
+    llm.invoke("abcdef", config=config)
+    first, stopped, threaded, again = sorted(telemetry.spans, key=lambda s: s.start_time or 0)
+    assert "gen_ai.request.stop_sequences" not in (first.attributes or {})
+    assert (stopped.attributes or {})["gen_ai.request.stop_sequences"] == ("d",)
+    assert (threaded.attributes or {})["gen_ai.conversation.id"] == "t-2"
+    assert "gen_ai.conversation.id" not in (again.attributes or {})
+    ids = {(s.attributes or {})["langchain.run.id"] for s in telemetry.spans}
+    assert len(ids) == 4
+    assert dict(first.attributes or {}).keys() == dict(again.attributes or {}).keys()

@@ -14,7 +14,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from langchain_otel._demo import build_chain
 from langchain_otel.llms import EchoLLM
-from langchain_otel.testing import CapturedTelemetry
+from langchain_otel.testing import CapturedTelemetry, capture_telemetry
 
 
 class _Docs(BaseRetriever):
@@ -37,10 +37,34 @@ def _by_name(spans: tuple[ReadableSpan, ...]) -> dict[str, ReadableSpan]:
 
 
 def test_prompt_llm_parser_tree(telemetry: CapturedTelemetry) -> None:
-    """prompt | llm | parser: a RunnableSequence root with three children in one trace."""
+    """prompt | llm | parser: a RunnableSequence root and its model span, in one trace.
+
+    The prompt and the parser are folded (no span of their own).
+    """
     assert build_chain(EchoLLM(n=6)).invoke(
         {"question": "q"}, config={"callbacks": [telemetry.handler]}
     ) == ("Answer")
+    spans = _by_name(telemetry.spans)
+    assert set(spans) == {"RunnableSequence", "text_completion echo"}
+    root = spans["RunnableSequence"]
+    assert root.parent is None
+    assert root.kind is SpanKind.INTERNAL
+    assert root.attributes["langchain.run.type"] == "chain"
+    assert root.attributes["langchain_otel.outcome"] == "ok"
+    llm = spans["text_completion echo"]
+    assert llm.parent is not None
+    assert llm.parent.span_id == root.context.span_id
+    assert llm.context.trace_id == root.context.trace_id
+    assert llm.attributes["langchain.tags"] == ("seq:step:2",)
+    assert telemetry.handler.open_runs == 0
+
+
+def test_prompt_llm_parser_tree_with_every_run_kept() -> None:
+    """keep_all_runs=True: the prompt and the parser get their spans, under the root."""
+    with capture_telemetry(keep_all_runs=True) as telemetry:
+        build_chain(EchoLLM(n=6)).invoke(
+            {"question": "q"}, config={"callbacks": [telemetry.handler]}
+        )
     spans = _by_name(telemetry.spans)
     assert set(spans) == {
         "RunnableSequence",
@@ -49,16 +73,11 @@ def test_prompt_llm_parser_tree(telemetry: CapturedTelemetry) -> None:
         "StrOutputParser",
     }
     root = spans["RunnableSequence"]
-    assert root.parent is None
-    assert root.kind is SpanKind.INTERNAL
-    assert root.attributes["langchain.run.type"] == "chain"
-    assert root.attributes["langchain_otel.outcome"] == "ok"
     for name in ("PromptTemplate", "text_completion echo", "StrOutputParser"):
         assert spans[name].parent is not None
         assert spans[name].parent.span_id == root.context.span_id
         assert spans[name].context.trace_id == root.context.trace_id
-    assert spans["text_completion echo"].attributes["langchain.tags"] == ("seq:step:2",)
-    assert telemetry.handler.open_runs == 0
+    assert spans["PromptTemplate"].attributes["langchain.run.type"] == "chain"
 
 
 def test_nests_under_the_callers_span(telemetry: CapturedTelemetry) -> None:

@@ -5,8 +5,12 @@ Each line of ``traces.jsonl`` / ``metrics.jsonl`` / ``logs.jsonl`` is one
 in the OTLP JSON encoding (the format of the OpenTelemetry file exporter specification and of
 the Collector's ``otlpjsonfile`` receiver): lowerCamelCase keys, enums as integers, 64-bit
 integers as strings, and ``traceId``/``spanId``/``parentSpanId`` as lowercase **hex** (not
-protobuf's base64). The messages come from the official encoders of
-``opentelemetry-exporter-otlp-proto-common``.
+protobuf's base64). Metrics go through the official encoders of
+``opentelemetry-exporter-otlp-proto-common`` (then protobuf's JSON printer); spans and log
+records, exported at request rate, are built straight from the SDK objects by
+:mod:`langchain_otel._export._otlp_json`, byte-for-byte the same line, about six times less
+CPU. Should that fast path raise (a lone surrogate in a string, say), the batch goes through
+the official encoders instead.
 
 The folder is created ``0700`` and the files ``0600`` (rotated files keep that mode): with
 content capture on they hold prompts and completions. A folder that already exists keeps its
@@ -45,6 +49,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from langchain_otel._export._files import open_private
+from langchain_otel._export._otlp_json import logs_to_otlp_json, spans_to_otlp_json
 
 __all__ = [
     "DEFAULT_BACKUP_COUNT",
@@ -206,7 +211,12 @@ class RotatingJsonlWriter:
 
     def write(self, obj: dict[str, Any]) -> None:
         """Append ``obj`` as one line (raises ``OSError`` when the disk refuses)."""
-        line = (json.dumps(obj, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+        self.write_line(
+            (json.dumps(obj, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+        )
+
+    def write_line(self, line: bytes) -> None:
+        """Append ``line`` (one encoded JSON line, newline included) as it is."""
         with self._lock:
             if self.max_bytes > 0:
                 try:
@@ -229,6 +239,35 @@ class RotatingJsonlWriter:
         os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
 
 
+# Our request objects are acyclic by construction: no cycle check (a quarter of the dump).
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
+
+
+def _line(request: dict[str, Any]) -> bytes:
+    """One request as its JSON line; nothing for an empty request (nothing recorded yet)."""
+    return (_ENCODER.encode(request) + "\n").encode() if request else b""
+
+
+def _fast_or_official(
+    fast: Callable[[_Batch], dict[str, Any]], official: Callable[[_Batch], Message]
+) -> Callable[[_Batch], bytes]:
+    def encode(batch: _Batch) -> bytes:
+        try:
+            return _line(fast(batch))
+        except Exception:
+            return _line(to_otlp_json(official(batch)))
+
+    return encode
+
+
+_span_line = _fast_or_official(spans_to_otlp_json, encode_spans)
+_log_line = _fast_or_official(logs_to_otlp_json, encode_logs)
+
+
+def _metric_line(metrics_data: MetricsData) -> bytes:
+    return _line(to_otlp_json(encode_metrics(metrics_data)))
+
+
 class _JsonlSink:
     """What the three exporters share: encode a batch, write it as one line of a capped file."""
 
@@ -238,14 +277,14 @@ class _JsonlSink:
         self._writer = RotatingJsonlWriter(path, max_bytes=max_bytes, backup_count=backup_count)
         self.closed = False
 
-    def append(self, encode: Callable[[_Batch], Message], batch: _Batch) -> bool:
-        """Write ``encode(batch)`` as one line (none for an empty request); False on failure."""
+    def append(self, encode: Callable[[_Batch], bytes], batch: _Batch) -> bool:
+        """Write ``encode(batch)`` (one line, or none for an empty request); False on failure."""
         if self.closed:
             return False
         try:
-            request = encode(batch)
-            if request.ListFields():  # nothing recorded yet: no empty line
-                self._writer.write(to_otlp_json(request))
+            line = encode(batch)
+            if line:
+                self._writer.write_line(line)
         except (OSError, ValueError, TypeError):
             return False
         return True
@@ -278,7 +317,7 @@ class JsonlSpanExporter(SpanExporter):
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         """Append one line with ``spans``; FAILURE when shut down or the write fails."""
-        if self._sink.append(encode_spans, spans):
+        if self._sink.append(_span_line, spans):
             return SpanExportResult.SUCCESS
         return SpanExportResult.FAILURE
 
@@ -325,7 +364,7 @@ class JsonlMetricExporter(MetricExporter):
         self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
     ) -> MetricExportResult:
         """Append one line with ``metrics_data``; FAILURE when shut down or the write fails."""
-        if self._sink.append(encode_metrics, metrics_data):
+        if self._sink.append(_metric_line, metrics_data):
             return MetricExportResult.SUCCESS
         return MetricExportResult.FAILURE
 
@@ -386,7 +425,7 @@ class JsonlLogExporter(LogRecordExporter):
 
     def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
         """Append one line with ``batch``; FAILURE when shut down or the write fails."""
-        if self._sink.append(encode_logs, batch):
+        if self._sink.append(_log_line, batch):
             return LogRecordExportResult.SUCCESS
         return LogRecordExportResult.FAILURE
 

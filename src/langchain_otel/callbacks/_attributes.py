@@ -17,7 +17,14 @@ from langchain_otel.callbacks import _semconv as sc
 from langchain_otel.callbacks._content import clean_text
 from langchain_otel.callbacks._provider import is_declared
 
-__all__ = ["ModelRequest", "ResponseInfo", "model_request", "response_info", "server_of"]
+__all__ = [
+    "ModelRequest",
+    "RequestCache",
+    "ResponseInfo",
+    "model_request",
+    "response_info",
+    "server_of",
+]
 
 _MODEL_KEYS = ("model_name", "model", "model_id", "deployment_name")
 _URL_KEYS = ("base_url", "openai_api_base", "api_base", "endpoint_url", "azure_endpoint", "url")
@@ -194,6 +201,76 @@ def model_request(  # noqa: PLR0912 - one flat pass over the known keys
                 attrs[sc.SERVER_ADDRESS], attrs[sc.SERVER_PORT] = server
                 break
     return ModelRequest(attrs, operation, provider, model, server)
+
+
+_MAX_CACHED_REQUESTS = 512
+# The metadata model_request reads besides invocation_params.
+_LS_KEYS = ("ls_provider", "ls_model_name", "ls_max_tokens", "ls_temperature", "ls_stop")
+
+
+def _frozen(value: Any) -> Any:
+    """A list (of stop sequences, mostly) as a tuple; anything else as it is.
+
+    A value that stays unhashable (a dict, a list of tool schemas) makes the request
+    uncacheable, which is cheaper than walking a large structure on every run.
+    """
+    return tuple(value) if type(value) is list else value
+
+
+class RequestCache:
+    """:func:`model_request` results, per model instance and request content (bounded).
+
+    LangChain (1.x) passes every run of a model instance the *same* ``serialized`` dict
+    (a cached property), and the same ``invocation_params`` content unless the call's
+    kwargs differ: their start attributes are then equal, so they are built once. A
+    cached entry keeps its ``serialized`` alive and must find it again by identity (so a
+    recycled ``id()`` can never match), and the content of every param and ``ls_*``
+    metadata value that :func:`model_request` reads is part of the key. Anything
+    unhashable is simply not cached. Callers copy ``attributes`` before adding to it.
+
+    Example:
+        >>> cache = RequestCache()
+        >>> serialized = {"id": ["x", "EchoLLM"]}
+        >>> first = cache.get("text_completion", serialized, {"model_name": "m"}, {})
+        >>> first is cache.get("text_completion", serialized, {"model_name": "m"}, {})
+        True
+        >>> first is cache.get("text_completion", serialized, {"model_name": "n"}, {})
+        False
+    """
+
+    __slots__ = ("_entries",)
+
+    def __init__(self) -> None:
+        self._entries: dict[Any, tuple[Any, ModelRequest]] = {}
+
+    def get(
+        self,
+        operation: str,
+        serialized: Any,
+        invocation_params: Any,
+        metadata: Mapping[str, Any],
+    ) -> ModelRequest:
+        """The (shared, read-only) request of a model run start."""
+        key = None
+        if type(invocation_params) is dict:
+            try:
+                key = (
+                    id(serialized),
+                    operation,
+                    tuple([(k, _frozen(v)) for k, v in invocation_params.items()]),
+                    tuple([_frozen(metadata.get(k)) for k in _LS_KEYS]),
+                )
+                entry = self._entries.get(key)
+            except TypeError:  # an unhashable value: build it every time
+                key = entry = None
+            if entry is not None and entry[0] is serialized:
+                return entry[1]
+        request = model_request(operation, serialized, invocation_params, metadata)
+        if key is not None:
+            if len(self._entries) >= _MAX_CACHED_REQUESTS:
+                self._entries.clear()
+            self._entries[key] = (serialized, request)
+        return request
 
 
 class ResponseInfo:

@@ -9,6 +9,8 @@ A run's life:
   other run sets its outcome (and error) and ends its span.
 - **abandon**: a run whose end never came (TTL, eviction, ``close()``) ends
   ``abandoned``.
+- **fold**: a prompt template or output parser run (and LangGraph's plumbing) is
+  registered without a span; if it fails, it gets one then, with its own start time.
 
 Every path ends the span, even when an attribute or the exception itself misbehaves.
 """
@@ -16,6 +18,7 @@ Every path ends the span, even when an attribute or the exception itself misbeha
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -26,11 +29,17 @@ from opentelemetry.trace import Span, SpanKind, Tracer
 from langchain_otel.callbacks import _logs, _runs
 from langchain_otel.callbacks import _semconv as sc
 from langchain_otel.callbacks._agent_runs import GRAPH_METADATA_KEYS, AgentRuns, fail_softly
-from langchain_otel.callbacks._attributes import ResponseInfo, model_request, response_info
-from langchain_otel.callbacks._chains import classify_chain
+from langchain_otel.callbacks._attributes import RequestCache, ResponseInfo, response_info
+from langchain_otel.callbacks._chains import classify_chain, folds_step
 from langchain_otel.callbacks._content import ContentPolicy
 from langchain_otel.callbacks._cost import PriceBook
-from langchain_otel.callbacks._errors import error_type, finish, outcome_of, record_error
+from langchain_otel.callbacks._errors import (
+    error_type,
+    finish,
+    is_cancellation,
+    outcome_of,
+    record_error,
+)
 from langchain_otel.callbacks._metrics import Instruments, PointAttributes
 from langchain_otel.callbacks._reporting import SelfReport
 from langchain_otel.callbacks._runs import CLAIMS, ModelEnd, RunRegistry, RunState
@@ -64,6 +73,7 @@ class RunCore(AgentRuns, SelfReport):
     _keep_all_runs: bool
     _runs: RunRegistry
     _runs_get: Callable[[Any], RunState | None]
+    _requests: RequestCache
 
     # -- start ----------------------------------------------------------------------------
 
@@ -149,6 +159,10 @@ class RunCore(AgentRuns, SelfReport):
     ) -> None:
         if self._declined(run_id):
             return
+        if folds_step(kwargs, self._keep_all_runs):  # a prompt or a parser
+            state = self._fold(run_id, parent_run_id, sc.RUN_TYPE_CHAIN)
+            state.start_args = (serialized, kwargs, tags, metadata)
+            return
         spec = classify_chain(
             serialized, inputs, run_id, tags, metadata, kwargs, self._capture_metadata
         )
@@ -204,8 +218,8 @@ class RunCore(AgentRuns, SelfReport):
         if self._declined(run_id):
             return
         meta = metadata if isinstance(metadata, Mapping) else {}
-        request = model_request(operation, serialized, kwargs.get("invocation_params"), meta)
-        attrs = request.attributes
+        request = self._requests.get(operation, serialized, kwargs.get("invocation_params"), meta)
+        attrs = dict(request.attributes)  # the request is shared by the model's runs
         name = run_name(serialized, kwargs, request.model)
         run_attributes(attrs, run_id, run_type, name, tags, meta, self._capture_metadata)
         content = self._content
@@ -221,6 +235,13 @@ class RunCore(AgentRuns, SelfReport):
         state.model = request.model
         state.input_messages = inputs
         state.metric_key, state.metric_base = self._points.base(request)
+        if parent_run_id is not None:
+            parent = self._runs_get(parent_run_id)
+            if parent is not None:  # its cancellation ends this run (see _ended)
+                if parent.open_models is None:
+                    parent.open_models = {}
+                parent.open_models[run_id] = state
+                state.parent_state = parent
 
     # -- end --------------------------------------------------------------------------------
 
@@ -235,6 +256,9 @@ class RunCore(AgentRuns, SelfReport):
         if state.span is None:  # declined: another handler telemeters it
             return
         self._release(run_id, state)
+        parent = state.parent_state
+        if parent is not None and parent.open_models is not None:
+            parent.open_models.pop(run_id, None)
         outcome = sc.OUTCOME_OK if error is None else outcome_of(error)
         try:
             failure = error if outcome == sc.OUTCOME_ERROR else None
@@ -303,8 +327,12 @@ class RunCore(AgentRuns, SelfReport):
             self._orphan(where)
             return
         self._release(run_id, state)
+        if state.open_models and error is not None and is_cancellation(error):
+            self._cancel_open_models(state, error, where)
         span = state.span
         if span is None:  # folded or declined: nothing to end
+            if error is not None and state.start_args is not None:
+                self._folded_step_failed(run_id, state, error)
             return
         outcome = outcome_of(error)
         if outcome == sc.OUTCOME_ERROR and state.agent is not None:
@@ -327,6 +355,42 @@ class RunCore(AgentRuns, SelfReport):
             span.end()
         finally:
             finish(span, outcome)  # only if the path above failed before ending it
+
+    def _cancel_open_models(self, state: RunState, error: BaseException, where: str) -> None:
+        """A run was cancelled with model runs still in flight under it: end them.
+
+        LangChain gives a model run cancelled inside ``ainvoke`` no end callback when the
+        cancellation lands outside its error handler (a chat model's ``asyncio.gather``,
+        a text model between its start callback and its call); its parent's
+        cancellation is then the last word on it.
+        """
+        for run_id, child in list((state.open_models or {}).items()):
+            if self._runs_get(run_id) is child:  # not ended meanwhile (TTL, eviction)
+                self._model_ended(run_id, None, error, where)
+
+    def _folded_step_failed(self, run_id: Any, state: RunState, error: BaseException) -> None:
+        """A folded prompt or parser failed: give it its span now, back-dated to its start."""
+        if outcome_of(error) != sc.OUTCOME_ERROR:  # a cancellation is its parent's story
+            return
+        serialized, kwargs, tags, metadata = state.start_args  # type: ignore[misc]
+        spec = classify_chain(
+            serialized, None, run_id, tags, metadata, kwargs, self._capture_metadata
+        )
+        kind = error_type(error)
+        spec.attributes[sc.OUTCOME] = sc.OUTCOME_ERROR
+        spec.attributes[sc.ERROR_TYPE] = kind
+        started = time.time_ns() - int((_runs.clock() - state.start) * 1e9)
+        span = self._tracer.start_span(
+            spec.name,
+            context=state.context,
+            kind=spec.kind,
+            attributes=spec.attributes,
+            start_time=started,
+        )
+        try:
+            record_error(span, error, kind)
+        finally:
+            span.end()
 
     def _abandon(self, run_id: Any, state: RunState) -> None:
         """End a run whose end never came (TTL sweep, eviction, close)."""

@@ -67,13 +67,16 @@ class RunState:
         "metric_key",
         "model",
         "name",
+        "open_models",
         "operation",
         "owner",
+        "parent_state",
         "provider",
         "role",
         "run_id",
         "span",
         "start",
+        "start_args",
     )
 
     def __init__(self, span: Span | None, kind: str, start: float) -> None:
@@ -91,6 +94,14 @@ class RunState:
         self.role = 0
         self.name = ""
         self.metadata: Any = None
+        # A folded step: its start callback's (serialized, kwargs, tags, metadata), for
+        # the span it gets if it fails.
+        self.start_args: tuple[Any, Any, Any, Any] | None = None
+        # Model runs in flight under this run (run id -> state), and a model run's
+        # parent: LangChain may give a model cancelled inside ``ainvoke`` no end
+        # callback, so its parent's cancellation ends it.
+        self.open_models: dict[Any, RunState] | None = None
+        self.parent_state: RunState | None = None
         # Model runs only:
         self.operation = ""
         self.provider = ""

@@ -20,6 +20,7 @@ from opentelemetry.trace import TracerProvider
 from langchain_otel.callbacks import _logs, _propagation, _runs
 from langchain_otel.callbacks import _semconv as sc
 from langchain_otel.callbacks._agents import tool_message_failed
+from langchain_otel.callbacks._attributes import RequestCache
 from langchain_otel.callbacks._content import ContentPolicy
 from langchain_otel.callbacks._core import RunCore
 from langchain_otel.callbacks._cost import ModelPrice, PriceBook
@@ -89,9 +90,11 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
         max_runs: Most runs in flight; beyond it the oldest is ended as ``abandoned``
             (counted in ``evicted_runs``, logged once). A chain run counts each of its
             steps: 10,000 concurrent ``prompt | llm | parser`` streams need 40,000.
-        keep_all_runs: Keep LangGraph's plumbing runs (``__start__``, channel writes,
-            routing functions such as ``should_continue``) as spans; by default they are
-            folded: no span, their children under the nearest kept span.
+        keep_all_runs: Keep every run as a span. By default prompt templates, output
+            parsers and LangGraph's plumbing runs (``__start__``, channel writes, routing
+            functions such as ``should_continue``) are folded: no span (a failing one
+            still gets its span), their time in the parent's, their children under the
+            nearest kept span.
         strict: Re-raise our own internal errors (for tests; never in production).
 
     Raises:
@@ -181,6 +184,7 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
         )
         self._runs_get = self._runs.get
         self._points = PointAttributes()
+        self._requests = RequestCache()
         self._reported: set[tuple[str, str]] = set()
         self.internal_errors = 0
         """Failures inside the handler, caught and counted (each kind logged once)."""
