@@ -1,7 +1,7 @@
 """The run's span is current inside the run; the caller's context is never changed.
 
 The one module that patches LangChain (``install()``; ``uninstall()`` undoes it, and
-``uninstrument()`` calls it). Three kinds of boundary, each changing the OpenTelemetry
+``uninstrument()`` calls it). Four kinds of boundary, each changing the OpenTelemetry
 context only where it cannot leak:
 
 - **Inside LangChain's context copies.** A chain step, a tool, a lambda, a parallel
@@ -11,14 +11,26 @@ context only where it cannot leak:
   ran, so there is nothing to detach, in any task.
 - **Around a call, in one frame.** A model's generate path (``_generate_helper``,
   ``_generate_with_cache`` and their async twins) and a retriever's ``invoke`` run the
-  model or retriever in the caller's context: we attach before the call and detach after
-  it, in the same frame, so the caller's context is restored before it sees a result.
-- **Around each step of a stream.** A model's ``stream``/``astream`` body is a generator
-  that runs inside whoever calls ``__next__``/``__anext__``. Attaching for the stream's
-  life would leak into the consumer between chunks, so we attach for one step at a time
-  (one ``next``) and detach before the chunk is yielded. The run starts inside the first
-  step: when the callback manager's start method returns there, the run claims the step's
-  scope (:func:`claim`) and stays current for the rest of that step.
+  model or retriever in the caller's context: we set the run's context before the call
+  and reset it after, in the same frame, so the caller's context is restored before it
+  sees a result.
+- **A sync stream runs in a private copy.** ``stream``'s body is a generator that runs
+  inside whoever calls ``__next__``. We take one ``contextvars`` copy when the stream
+  starts and run every step inside it (``ctx.run(next, inner)``, the way LangChain runs a
+  chain's streamed steps): the run's span is attached in the copy and never detached,
+  the copy is discarded with the stream, and the consumer's context is never touched.
+  After the first step the steps are driven by ``map(ctx.run, ...)`` under ``yield from``:
+  no Python call per chunk.
+- **An async stream sets the run's context around each step.** ``__anext__`` runs in the
+  consumer's task, and an awaitable cannot be driven inside a copy without a Python call
+  per send, so each step sets the run's context and resets it, in the same frame, before
+  the chunk is yielded. With OpenTelemetry's stock runtime context (the only one it ships)
+  that is the runtime's ``ContextVar`` itself (one ``set`` and one ``reset``, no Python
+  call); with any other runtime, the public ``attach``/``detach``.
+
+The run starts inside the first step of a stream (or inside a retriever call): when the
+callback manager's start method returns there, the run claims the step's scope
+(:func:`claim`) and is current for the rest of it and, on a stream, for every later step.
 
 Runs are found by run id in the process-wide claims (``_runs.CLAIMS``), whichever handler
 owns them. Anything that goes wrong here is swallowed: propagation is lost, the run is not.
@@ -27,16 +39,19 @@ owns them. Anything that goes wrong here is swallowed: propagation is lost, the 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextvars import ContextVar
 from importlib import import_module
+from itertools import repeat
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 
 from langchain_otel.callbacks import _semconv as sc
 from langchain_otel.callbacks._runs import CLAIMS, RunState
@@ -49,23 +64,50 @@ _lock = threading.Lock()
 _patched: list[tuple[Any, str, Any]] = []  # (owner, attribute, original)
 
 
-def _attach(state: RunState | None) -> Any:
-    """Make ``state``'s span current (a folded run's: its kept ancestor's); the token.
+def _runtime() -> tuple[Callable[[], Any], Callable[[Any], Any], Callable[[Any], Any]]:
+    """OpenTelemetry's current-context ``get``/``set``/``reset``, as cheap as they come.
 
-    The run's context is built once (it is also its children's parent context) and
-    reused by every activation: one ``ContextVar`` set, one reset. None when there is
-    nothing to attach or it is already current.
+    The stock ``ContextVarsRuntimeContext`` keeps the context in one ``ContextVar``: we
+    use its methods directly (the public functions add two Python calls each). Any other
+    runtime (``OTEL_PYTHON_CONTEXT``) goes through the public API.
+    """
+    runtime = getattr(otel_context, "_RUNTIME_CONTEXT", None)
+    var = getattr(runtime, "_current_context", None)
+    if type(runtime) is ContextVarsRuntimeContext and isinstance(var, ContextVar):
+        return var.get, var.set, var.reset
+    return otel_context.get_current, otel_context.attach, otel_context.detach
+
+
+_get, _set, _reset = _runtime()  # resolved again by install()
+
+
+def _detach(token: Any) -> None:
+    """Reset what we set in this frame (a step torn down elsewhere: nothing to undo)."""
+    try:  # noqa: SIM105 - hot path: no context manager
+        _reset(token)
+    except (ValueError, RuntimeError):
+        pass
+
+
+def _context_of(state: RunState | None) -> Any:
+    """``state``'s context (a folded run's: its ancestor's), built once; None for none.
+
+    Also its children's parent context; a folded root has none (the caller's is current).
     """
     if state is None:
         return None
     context = state.context
-    if context is None:
-        if state.span is None:  # a folded root: the caller's span is already current
-            return None
+    if context is None and state.span is not None:
         context = state.context = trace.set_span_in_context(state.span)
-    if otel_context.get_current() is context:
+    return context
+
+
+def _attach(state: RunState | None) -> Any:
+    """Make ``state``'s span current; the token, or None when nothing was set."""
+    context = _context_of(state)
+    if context is None or _get() is context:
         return None
-    return otel_context.attach(context)
+    return _set(context)
 
 
 def _current_task() -> Any:
@@ -76,40 +118,34 @@ def _current_task() -> Any:
 
 
 class _Scope:
-    """One step of a stream (or one retriever call): where its run's start may attach."""
+    """The first step of a stream (or one retriever call): where its run may claim.
 
-    __slots__ = ("asynchronous", "done", "kinds", "state", "task", "thread", "token")
+    Made in the step's own thread and task, which a claim must match.
+    """
+
+    __slots__ = ("done", "kinds", "state", "task", "thread", "token")
 
     def __init__(self, kinds: frozenset[str], asynchronous: bool) -> None:
         self.kinds = kinds
-        self.asynchronous = asynchronous
         self.state: RunState | None = None
-        self.token: Any = None
-        self.thread = 0
-        self.task: Any = None
-        self.done = False  # the first step is over: a run started there or none will
-
-    def enter(self) -> Any:
-        """Before a step: the claimed run's span current, or open the scope for a claim."""
-        if self.state is not None:
-            self.token = _attach(self.state)
-            return None
-        if self.done:
-            return None
+        self.token: Any = None  # what the claim set, when it must be reset
         self.thread = threading.get_ident()
-        self.task = _current_task() if self.asynchronous else None
+        self.task: Any = _current_task() if asynchronous else None
+        self.done = False  # the step is over: a run started there or none will
+
+    def open(self) -> Any:
+        """Before the step: runs started from here on may claim it; the reset token."""
         return SCOPE.set(self)
 
-    def exit(self, reset: Any) -> None:
-        """After a step, in the same frame: detach what was attached, close the scope."""
+    def close(self, reset: Any) -> None:
+        """After the step, in the same frame: reset what the claim set, close the scope."""
+        self.done = True
         token, self.token = self.token, None
         try:
             if token is not None:
-                otel_context.detach(token)
+                _detach(token)
         finally:
-            if reset is not None:
-                SCOPE.reset(reset)
-                self.done = True
+            SCOPE.reset(reset)
 
 
 SCOPE: ContextVar[_Scope | None] = ContextVar("langchain_otel_scope", default=None)
@@ -121,11 +157,11 @@ def claim(started: Any) -> None:
 
     ``started`` is what a callback manager's start method returned (one run manager, or
     a list of one). Called after the manager returned, in the body that started the run,
-    so in the very context the scope detaches from (checked: same thread and task). Only
-    the scope's first run of its kind is taken.
+    so in the very context the scope closes in (checked: same thread and task). Only
+    the scope's first run of its kind is taken, and only while the scope is open.
     """
     scope = SCOPE.get()
-    if scope is None or scope.state is not None:
+    if scope is None or scope.done or scope.state is not None:
         return
     if isinstance(started, list):
         if len(started) != 1:
@@ -219,7 +255,7 @@ def _wrap_call(original: Callable[..., Any], position: int) -> Callable[..., Any
                 return await original(self, *args, **kwargs)
             finally:
                 if token is not None:
-                    otel_context.detach(token)
+                    _detach(token)
 
         return acall
 
@@ -230,7 +266,7 @@ def _wrap_call(original: Callable[..., Any], position: int) -> Callable[..., Any
             return original(self, *args, **kwargs)
         finally:
             if token is not None:
-                otel_context.detach(token)
+                _detach(token)
 
     return call
 
@@ -242,45 +278,50 @@ def _wrap_scoped(original: Callable[..., Any], kinds: frozenset[str]) -> Callabl
         @functools.wraps(original)
         async def acall(self: Any, *args: Any, **kwargs: Any) -> Any:
             scope = _Scope(kinds, asynchronous=True)
-            reset = scope.enter()
+            reset = scope.open()
             try:
                 return await original(self, *args, **kwargs)
             finally:
-                scope.exit(reset)
+                scope.close(reset)
 
         return acall
 
     @functools.wraps(original)
     def call(self: Any, *args: Any, **kwargs: Any) -> Any:
         scope = _Scope(kinds, asynchronous=False)
-        reset = scope.enter()
+        reset = scope.open()
         try:
             return original(self, *args, **kwargs)
         finally:
-            scope.exit(reset)
+            scope.close(reset)
 
     return call
 
 
 def _wrap_stream(original: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
-    """A model's ``stream``: its span is current during each step, never between them."""
+    """A model's ``stream``: every step, and the close, run in one private context copy.
+
+    The first step opens the scope its run claims (attached in the copy, never
+    detached); ``map`` drives the rest and ends when ``next`` raises ``StopIteration``.
+    """
 
     @functools.wraps(original)
     def stream(self: Any, *args: Any, **kwargs: Any) -> Iterator[Any]:
         inner = original(self, *args, **kwargs)
-        scope = _Scope(_MODELS, asynchronous=False)
+        run = contextvars.copy_context().run
         try:
-            while True:
-                reset = scope.enter()
-                try:
-                    chunk = next(inner)
-                except StopIteration:
-                    return
-                finally:
-                    scope.exit(reset)
-                yield chunk
+            scope = _Scope(_MODELS, asynchronous=False)
+            run(scope.open)  # never reset: the copy goes with the stream
+            try:
+                chunk = run(next, inner)
+            except StopIteration:
+                return
+            finally:
+                scope.done = True
+            yield chunk
+            yield from map(run, repeat(next), repeat(inner))
         finally:
-            inner.close()  # type: ignore[attr-defined]  # a consumer stopped early: cancelled
+            run(inner.close)  # type: ignore[attr-defined]  # a consumer stopped early: cancelled
 
     return stream
 
@@ -288,24 +329,52 @@ def _wrap_stream(original: Callable[..., Iterator[Any]]) -> Callable[..., Iterat
 def _wrap_astream(
     original: Callable[..., AsyncIterator[Any]],
 ) -> Callable[..., AsyncIterator[Any]]:
-    """A model's ``astream``: the same, one ``__anext__`` at a time, in the step's task."""
+    """A model's ``astream``: the run's context set around each ``__anext__``, one frame.
+
+    The first step opens the scope its run claims; later steps set the claimed run's
+    context and reset it before the chunk is yielded (an unclaimed run: passed through).
+    """
 
     @functools.wraps(original)
     async def astream(self: Any, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
         inner = original(self, *args, **kwargs)
-        scope = _Scope(_MODELS, asynchronous=True)
+        step = inner.__anext__
+        context = None
         try:
+            scope = _Scope(_MODELS, asynchronous=True)
+            reset = scope.open()
+            try:
+                chunk = await step()
+            except StopAsyncIteration:
+                return
+            finally:
+                scope.close(reset)
+            yield chunk
+            context = _context_of(scope.state)
+            if context is None:
+                async for chunk in inner:
+                    yield chunk
+                return
+            set_context, reset_context = _set, _reset
             while True:
-                reset = scope.enter()
+                token = set_context(context)
                 try:
-                    chunk = await inner.__anext__()
+                    chunk = await step()
                 except StopAsyncIteration:
                     return
                 finally:
-                    scope.exit(reset)
+                    try:  # noqa: SIM105 - hot path: no context manager
+                        reset_context(token)
+                    except (ValueError, RuntimeError):  # torn down from another context
+                        pass
                 yield chunk
         finally:
-            await inner.aclose()  # type: ignore[attr-defined]
+            token = None if context is None else _set(context)
+            try:
+                await inner.aclose()  # type: ignore[attr-defined]
+            finally:
+                if token is not None:
+                    _detach(token)
 
     return astream
 
@@ -345,9 +414,11 @@ def _patch(owner: Any, name: str, wrapper: Callable[[Any], Any]) -> None:
 
 def install() -> None:
     """Patch the boundaries (idempotent, thread-safe)."""
+    global _get, _set, _reset  # the runtime in use now
     with _lock:
         if _patched:
             return
+        _get, _set, _reset = _runtime()
         for module_name, class_name, name, wrapper in _TARGETS:
             _patch(getattr(import_module(module_name), class_name), name, wrapper)
         original = import_module(_CONFIG)._set_config_context
