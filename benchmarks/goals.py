@@ -7,7 +7,10 @@ the time table is: overhead means time per op minus bare's in the same round.
 - **Goal 3** (W1-W3, W6-W8): ours' overhead ≤ 0.6 × OpenLLMetry's; and on every
   workload, no peer is cheaper than ours.
 - **Goal 4** (W4, W5, W9, W10): per-token cost ≤ the no-op handler's + 0.5 µs, and
-  per-run overhead ≤ 1.25 × the floor's.
+  per-run overhead ≤ 1.25 × the floor's. Per token is (ours − floor) / tokens: the floor
+  pays the no-op handler's per-token dispatch and ours' per-run outputs, so this is our
+  own per-token cost (plus our per-run logic spread over the tokens); (ours − noop) /
+  tokens, which also spreads the SDK's per-run cost over them, is printed next to it.
 - **Goal 5** (W1): with the structlog event on, ours ≤ 1.25 × ours without.
 - **Goal 6**: context propagation on: it always is (since issue 11), so every figure
   here is with it.
@@ -78,11 +81,13 @@ def overhead_ratio(table: Rounds, workload: str, name: str, other: str) -> float
     return statistics.median(ratios) if ratios else None
 
 
-def _per_token_gap(table: Rounds, workload: str, tokens: int) -> float | None:
-    """Median over rounds of (ours − noop) / tokens: our own µs per streamed token."""
+def _per_token_gap(
+    table: Rounds, workload: str, tokens: int, reference: str = "noop"
+) -> float | None:
+    """Median over rounds of (ours − reference) / tokens, in µs per streamed token."""
     gaps = [
-        (table["ours", workload][r] - table["noop", workload][r]) / tokens
-        for r in _common(table, workload, "ours", "noop")
+        (table["ours", workload][r] - table[reference, workload][r]) / tokens
+        for r in _common(table, workload, "ours", reference)
     ]
     return statistics.median(gaps) if gaps else None
 
@@ -154,8 +159,18 @@ def judge(samples: list[Any], workloads: dict[str, Any], memory: dict[str, Any])
             row["goal2"] = _verdict(vs_floor, FLOOR_FACTOR, "{:.2f}× floor")
         row["goal3"] = _goal3(table, wid, peers)
         if wid in STREAM_WORKLOADS:
-            gap = _per_token_gap(table, wid, workload.tokens)
-            token = _verdict(gap, TOKEN_SLACK_US, "{:+.2f} µs/tok over noop")
+            # (ours − noop) / tokens spreads ours' whole per-run cost (its span and points,
+            # ~200 µs) over the tokens. The floor emits the same per-run outputs and, like
+            # noop, does nothing per token: (ours − floor) / tokens is our per-token cost
+            # plus only our per-run *logic* spread over the tokens. Goal 4 is judged on it.
+            over_noop = _per_token_gap(table, wid, workload.tokens)
+            gap = _per_token_gap(table, wid, workload.tokens, "floor")
+            if gap is None:
+                gap = over_noop
+            noop_text = "" if over_noop is None else f" ({over_noop:+.2f} over noop)"
+            token = _verdict(
+                gap, TOKEN_SLACK_US, "{:+.2f} µs/tok over floor" + noop_text.replace("{", "{{")
+            )
             run = _verdict(vs_floor, FLOOR_FACTOR, "{:.2f}× floor")
             met = None if None in (token["met"], run["met"]) else token["met"] and run["met"]
             row["goal4"] = {"met": met, "text": f"{token['text']}; {run['text']}"}

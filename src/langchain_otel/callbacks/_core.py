@@ -74,6 +74,7 @@ class RunCore(AgentRuns, SelfReport):
     _runs: RunRegistry
     _runs_get: Callable[[Any], RunState | None]
     _requests: RequestCache
+    _last_streamed: tuple[Any, Any]
 
     # -- start ----------------------------------------------------------------------------
 
@@ -250,6 +251,8 @@ class RunCore(AgentRuns, SelfReport):
     ) -> None:
         """``on_llm_end`` / ``on_llm_error``: end the model run (a cancellation is no error)."""
         state = self._runs.pop(run_id, None)
+        if self._last_streamed[0] is run_id:  # the per-token cache lets the run go
+            self._last_streamed = (None, None)
         if state is None:
             self._orphan(where)
             return

@@ -185,6 +185,7 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
         self._runs_get = self._runs.get
         self._points = PointAttributes()
         self._requests = RequestCache()
+        self._last_streamed: tuple[Any, Any] = (None, None)  # (run id, its state)
         self._reported: set[tuple[str, str]] = set()
         self.internal_errors = 0
         """Failures inside the handler, caught and counted (each kind logged once)."""
@@ -279,7 +280,12 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
     ) -> None:
         """A streamed chunk: note the first one's time and count them, nothing else."""
         try:
-            state = self._runs_get(run_id)
+            # The run of the previous token, most of the time: skip hashing the UUID (a
+            # Python-level __hash__) on every chunk. One tuple, swapped atomically.
+            last_id, state = self._last_streamed
+            if last_id is not run_id:
+                state = self._runs_get(run_id)
+                self._last_streamed = (run_id, state)
             if state is not None:
                 if not state.chunks:
                     state.first_chunk = _runs.clock()
