@@ -159,9 +159,9 @@ def judge(samples: list[Any], workloads: dict[str, Any], memory: dict[str, Any])
             row["goal2"] = _verdict(vs_floor, FLOOR_FACTOR, "{:.2f}× floor")
         row["goal3"] = _goal3(table, wid, peers)
         if wid in STREAM_WORKLOADS:
-            # (ours − noop) / tokens spreads ours' whole per-run cost (its span and points,
+            # (ours - noop) / tokens spreads ours' whole per-run cost (its span and points,
             # ~200 µs) over the tokens. The floor emits the same per-run outputs and, like
-            # noop, does nothing per token: (ours − floor) / tokens is our per-token cost
+            # noop, does nothing per token: (ours - floor) / tokens is our per-token cost
             # plus only our per-run *logic* spread over the tokens. Goal 4 is judged on it.
             over_noop = _per_token_gap(table, wid, workload.tokens)
             gap = _per_token_gap(table, wid, workload.tokens, "floor")
