@@ -169,6 +169,17 @@ def _attributes(attributes: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     return encoded
 
 
+def _put_attributes(
+    encoded: dict[str, Any], attributes: Mapping[str, Any] | None, dropped: int = 0
+) -> None:
+    """``attributes`` then ``droppedAttributesCount``, each only when not empty (proto3)."""
+    values = _attributes(attributes)
+    if values:
+        encoded["attributes"] = values
+    if dropped:
+        encoded["droppedAttributesCount"] = dropped
+
+
 def _resource(resource: Resource) -> dict[str, Any]:
     attributes = _attributes(resource.attributes)
     return {"attributes": attributes} if attributes else {}
@@ -182,9 +193,7 @@ def _scope(scope: InstrumentationScope | None) -> dict[str, Any]:
         encoded["name"] = scope.name
     if scope.version:
         encoded["version"] = scope.version
-    attributes = _attributes(scope.attributes)
-    if attributes:
-        encoded["attributes"] = attributes
+    _put_attributes(encoded, scope.attributes)
     return encoded
 
 
@@ -222,11 +231,7 @@ def _span(span: ReadableSpan) -> dict[str, Any]:
         encoded["startTimeUnixNano"] = str(span.start_time)
     if span.end_time:
         encoded["endTimeUnixNano"] = str(span.end_time)
-    attributes = _attributes(span.attributes)
-    if attributes:
-        encoded["attributes"] = attributes
-    if span.dropped_attributes:
-        encoded["droppedAttributesCount"] = span.dropped_attributes
+    _put_attributes(encoded, span.attributes, span.dropped_attributes)
     events = span.events
     if events:
         encoded["events"] = [_event(event) for event in events]
@@ -259,11 +264,7 @@ def _event(event: Any) -> dict[str, Any]:
         encoded["timeUnixNano"] = str(event.timestamp)
     if event.name:
         encoded["name"] = event.name
-    attributes = _attributes(event.attributes)
-    if attributes:
-        encoded["attributes"] = attributes
-    if event.dropped_attributes:
-        encoded["droppedAttributesCount"] = event.dropped_attributes
+    _put_attributes(encoded, event.attributes, event.dropped_attributes)
     return encoded
 
 
@@ -273,11 +274,7 @@ def _link(link: Any) -> dict[str, Any]:
         "traceId": _trace_id(context.trace_id),
         "spanId": _span_id(context.span_id),
     }
-    attributes = _attributes(link.attributes)
-    if attributes:
-        encoded["attributes"] = attributes
-    if link.dropped_attributes:
-        encoded["droppedAttributesCount"] = link.dropped_attributes
+    _put_attributes(encoded, link.attributes, link.dropped_attributes)
     encoded["flags"] = _flags(context)
     return encoded
 
@@ -293,11 +290,7 @@ def _log(readable: ReadableLogRecord) -> dict[str, Any]:
     if record.severity_text:
         encoded["severityText"] = record.severity_text
     encoded["body"] = _value(record.body)
-    attributes = _attributes(record.attributes)
-    if attributes:
-        encoded["attributes"] = attributes
-    if readable.dropped_attributes:
-        encoded["droppedAttributesCount"] = readable.dropped_attributes
+    _put_attributes(encoded, record.attributes, readable.dropped_attributes)
     flags = int(record.trace_flags)  # None raises, as officially
     if flags:
         encoded["flags"] = flags
