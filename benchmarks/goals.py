@@ -168,9 +168,7 @@ def judge(samples: list[Any], workloads: dict[str, Any], memory: dict[str, Any])
             if gap is None:
                 gap = over_noop
             noop_text = "" if over_noop is None else f" ({over_noop:+.2f} over noop)"
-            token = _verdict(
-                gap, TOKEN_SLACK_US, "{:+.2f} µs/tok over floor" + noop_text.replace("{", "{{")
-            )
+            token = _verdict(gap, TOKEN_SLACK_US, "{:+.2f} µs/tok over floor" + noop_text)
             run = _verdict(vs_floor, FLOOR_FACTOR, "{:.2f}× floor")
             met = None if None in (token["met"], run["met"]) else token["met"] and run["met"]
             row["goal4"] = {"met": met, "text": f"{token['text']}; {run['text']}"}
