@@ -132,7 +132,9 @@ class RunCore(AgentRuns, SelfReport):
         span = self._tracer.start_span(name, context=context, kind=kind, attributes=attributes)
         state = RunState(span, run_type, start)
         state.run_id = attributes.get(sc.LANGCHAIN_RUN_ID, "")
-        state.agent = self._enclosing(parent_run_id)
+        parent = self._runs_get(parent_run_id) if parent_run_id is not None else None
+        if parent is not None:  # one look-up: the enclosing agent and the parent itself
+            state.agent, state.parent_state = parent.agent, parent
         try:
             self._register(run_id, state)
         except BaseException:  # never leave the span open
@@ -236,13 +238,11 @@ class RunCore(AgentRuns, SelfReport):
         state.model = request.model
         state.input_messages = inputs
         state.metric_key, state.metric_base = self._points.base(request)
-        if parent_run_id is not None:
-            parent = self._runs_get(parent_run_id)
-            if parent is not None:  # its cancellation ends this run (see _ended)
-                if parent.open_models is None:
-                    parent.open_models = {}
-                parent.open_models[run_id] = state
-                state.parent_state = parent
+        parent = state.parent_state
+        if parent is not None:  # its cancellation ends this run (see _ended)
+            if parent.open_models is None:
+                parent.open_models = {}
+            parent.open_models[run_id] = state
 
     # -- end --------------------------------------------------------------------------------
 

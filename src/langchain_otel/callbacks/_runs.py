@@ -97,9 +97,9 @@ class RunState:
         # A folded step: its start callback's (serialized, kwargs, tags, metadata), for
         # the span it gets if it fails.
         self.start_args: tuple[Any, Any, Any, Any] | None = None
-        # Model runs in flight under this run (run id -> state), and a model run's
-        # parent: LangChain may give a model cancelled inside ``ainvoke`` no end
-        # callback, so its parent's cancellation ends it.
+        # Model runs in flight under this run (run id -> state), and the parent run's
+        # state (when this handler has it): LangChain may give a model cancelled inside
+        # ``ainvoke`` no end callback, so its parent's cancellation ends it.
         self.open_models: dict[Any, RunState] | None = None
         self.parent_state: RunState | None = None
         # Model runs only:
