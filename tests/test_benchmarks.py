@@ -446,6 +446,28 @@ class TestService:
         assert result.p99_ms is not None
         assert result.p50_ms <= result.p99_ms
 
+    def test_client_rate_keeps_a_fixed_rate(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Open loop: 40 requests due over 0.4 s at 100/s take about 0.4 s, not less."""
+
+        async def scenario() -> load.LoadResult:
+            server, handlers = await _serve_sink(Counter(), Counter())
+            port = server.sockets[0].getsockname()[1]
+            async with server:
+                result = await load.client_rate(
+                    f"http://127.0.0.1:{port}/stats", rate=100.0, duration=0.4, connections=4
+                )
+                await asyncio.gather(*handlers)
+            return result
+
+        result = loop.run_until_complete(scenario())
+        assert result.tool == "asyncio-rate"
+        assert result.requests == 40
+        assert result.errors == 0
+        assert result.seconds >= 0.39  # the last request is due at 0.39 s
+        assert result.p50_ms is not None
+        assert result.p99_ms is not None
+        assert result.p50_ms <= result.p99_ms
+
     def test_sink_counts_exports_per_path(self, loop: asyncio.AbstractEventLoop) -> None:
         """POST /v1/traces is answered 200 with an empty body and counted in bytes."""
         requests: Counter[str] = Counter()
@@ -495,7 +517,17 @@ class TestService:
         """Throughput ratios to bare per round, embedded vs OTLP, lag over bare."""
 
         def sample(variant: str, rnd: int, rps: float, lag: float) -> dict[str, Any]:
+            rate_phase = {
+                "rate_rps": 100.0,
+                "rate_p50_ms": 40.0,
+                "rate_p99_ms": 50.0,
+                "rate_lag_p50_ms": 0.5,
+                "rate_lag_p99_ms": lag / 5,
+                "rate_lag_max_ms": 4.0,
+                "rate_cpu_us_per_request": 90.0,
+            }
             return {
+                **rate_phase,
                 "variant": variant,
                 "route": "invoke",
                 "round": rnd,
@@ -532,6 +564,8 @@ class TestService:
             "met": False,
             "unit": "ms",
         }
+        at_rate = goals["ours-otlp lag p99 ≤ bare + 2 ms at a fixed rate"]
+        assert at_rate == {"value": pytest.approx(0.6), "met": True, "unit": "ms"}
         table = driver.render(
             {
                 "connections": 64,
@@ -543,3 +577,5 @@ class TestService:
         )
         assert "| ours-none | 1275 | 85% | 10 ms | 20 ms | 1.00 / 6.00 ms | 100 |" in table
         assert "| embedded ≤ OTLP in cost | -5 points: NOT met |" in table
+        assert "`GET /invoke` at a fixed 100 req/s" in table
+        assert "| ours-otlp | 100 | 40 ms | 50 ms | 0.50 / 1.60 / 4.00 ms | 90 |" in table

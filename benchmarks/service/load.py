@@ -5,6 +5,11 @@ Both keep ``connections`` keep-alive HTTP/1.1 connections busy on one URL for
 asyncio client also stops after ``max_requests``; run it in a process of its own
 (``python -m benchmarks.service.load URL ...`` prints its result as JSON) so it does not
 share the service's GIL.
+
+:func:`rate_load` is the other mode: a fixed request rate (open loop: request ``i`` is
+due at ``i / rate`` seconds, whatever the earlier ones did), below saturation, so that
+the service's event-loop lag shows what blocks the loop rather than how much work is
+queued on it.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import time
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
-__all__ = ["LoadResult", "client_load", "parse_wrk", "run_load", "wrk_load"]
+__all__ = ["LoadResult", "client_load", "client_rate", "parse_wrk", "rate_load", "run_load", "wrk_load"]
 
 
 @dataclass(frozen=True)
@@ -149,6 +154,70 @@ async def client_load(
     )
 
 
+async def client_rate(
+    url: str, *, rate: float, duration: float, connections: int = 64
+) -> LoadResult:
+    """Send ``rate`` requests per second for ``duration`` seconds (open loop).
+
+    Request ``i`` is due at ``i / rate``; it waits for a free keep-alive connection of
+    the pool (``connections``), and its latency counts from when it was due, so a
+    service that falls behind shows it in p99.
+    """
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    request = f"GET {parts.path or '/'} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
+    pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+    for _ in range(connections):
+        pool.put_nowait(await asyncio.open_connection(host, port))
+    latencies: list[float] = []
+    errors = 0
+
+    async def one(due: float) -> None:
+        nonlocal errors
+        reader, writer = await pool.get()
+        try:
+            writer.write(request)
+            status = await _read_response(reader)
+            latencies.append(time.perf_counter() - due)
+            errors += status >= 400
+        except (OSError, asyncio.IncompleteReadError):
+            errors += 1
+            reader, writer = await asyncio.open_connection(host, port)
+        finally:
+            pool.put_nowait((reader, writer))
+
+    started = time.perf_counter()
+    tasks = []
+    for index in range(max(1, round(rate * duration))):
+        due = started + index / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(due)))
+    await asyncio.gather(*tasks)
+    seconds = time.perf_counter() - started
+    while not pool.empty():
+        pool.get_nowait()[1].close()
+    ordered = sorted(latencies)
+
+    def pct(q: float) -> float | None:
+        return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000 if ordered else None
+
+    return LoadResult(
+        "asyncio-rate", len(ordered), seconds, len(ordered) / seconds, pct(0.5), pct(0.99), errors
+    )
+
+
+def rate_load(url: str, *, rate: float, duration: float) -> LoadResult:
+    """:func:`client_rate` in a process of its own (so it does not share the GIL)."""
+    command = [sys.executable, "-m", "benchmarks.service.load", url]
+    command += [f"--rate={rate}", f"--duration={duration}"]
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=duration + 60, check=True
+    )
+    return LoadResult(**json.loads(done.stdout))
+
+
 def run_load(url: str, *, connections: int, duration: float, tool: str = "auto") -> LoadResult:
     """Saturate ``url``: ``wrk`` if installed (or ``tool="wrk"``), else the asyncio client."""
     if tool == "wrk" or (tool == "auto" and shutil.which("wrk")):
@@ -162,13 +231,23 @@ def run_load(url: str, *, connections: int, duration: float, tool: str = "auto")
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m benchmarks.service.load URL``: the asyncio client; JSON on stdout."""
+    """``python -m benchmarks.service.load URL``: the asyncio client; JSON on stdout.
+
+    ``--rate R``: a fixed rate of R requests per second instead of saturating.
+    """
     parser = argparse.ArgumentParser(prog="benchmarks.service.load")
     parser.add_argument("url")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--duration", type=float, default=15.0)
     parser.add_argument("--max-requests", type=int, default=1_000_000)
+    parser.add_argument("--rate", type=float, help="fixed requests per second (open loop)")
     args = parser.parse_args(argv)
+    if args.rate:
+        rated = client_rate(
+            args.url, rate=args.rate, duration=args.duration, connections=args.connections
+        )
+        print(json.dumps(asdict(asyncio.run(rated))))
+        return 0
     result = asyncio.run(
         client_load(
             args.url,
