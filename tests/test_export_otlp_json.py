@@ -17,7 +17,7 @@ from opentelemetry.sdk._logs import LoggerProvider, ReadableLogRecord
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import (
     Link,
@@ -32,8 +32,10 @@ from opentelemetry.trace import (
 )
 from structlog.testing import capture_logs
 
+from langchain_otel._export._counting import CountingBatchSpanProcessor, DropCounter
 from langchain_otel._export._jsonl import JsonlLogExporter, JsonlSpanExporter, to_otlp_json
 from langchain_otel._export._otlp_json import logs_to_otlp_json, spans_to_otlp_json
+from langchain_otel._export._prepared import PreparedSpan, prepare, prepared_line
 
 REMOTE = SpanContext(
     trace_id=0x0AF7651916CD43DD8448EB211C80319C,
@@ -84,6 +86,9 @@ def _same_line(
 
 def _assert_same_spans(spans: Sequence[ReadableSpan]) -> None:
     _same_line(spans_to_otlp_json, encode_spans, spans)
+    prepared = [prepare(span) for span in spans]
+    if all(isinstance(item, PreparedSpan) for item in prepared):  # encoded as they end
+        assert prepared_line(prepared) == (_line(spans_to_otlp_json(spans)) + "\n").encode()
 
 
 def _assert_same_logs(records: Sequence[ReadableLogRecord]) -> None:
@@ -329,3 +334,93 @@ def test_a_batch_neither_encoder_can_write_is_a_failed_export(tmp_path: Path) ->
     path = tmp_path / "traces.jsonl"
     assert JsonlSpanExporter(path).export(memory.get_finished_spans()).name == "FAILURE"
     assert not path.exists()
+
+
+# -- spans encoded as they end (the embedded default's queue, _export/_prepared.py) -------
+
+
+def _two_resources_two_scopes() -> list[ReadableSpan]:
+    memory = InMemorySpanExporter()
+    for resource in (Resource.create({"r": "a"}), Resource.create({"r": "b"}, "https://r/1")):
+        provider = TracerProvider(resource=resource)
+        provider.add_span_processor(SimpleSpanProcessor(memory))
+        for scope, schema in (("s1", None), ("s2", "https://s/1")):
+            tracer = provider.get_tracer(scope, "1.0", schema_url=schema)
+            with tracer.start_as_current_span("parent", attributes={"n": 1}) as span:
+                span.add_event("e", {"k": True})
+                tracer.start_span("child").end()
+    return list(memory.get_finished_spans())
+
+
+def test_prepared_spans_stitch_into_the_official_line(tmp_path: Path) -> None:
+    """Resources and scopes interleaved, schema URLs, the zoo: the exporter's line is official."""
+    for spans in (_two_resources_two_scopes(), _zoo()):
+        path = tmp_path / "traces.jsonl"
+        path.unlink(missing_ok=True)
+        prepared = [prepare(span) for span in spans]
+        assert all(isinstance(item, PreparedSpan) for item in prepared)
+        assert JsonlSpanExporter(path).export(prepared).name == "SUCCESS"  # type: ignore[arg-type]
+        assert _read(path) == [_line(to_otlp_json(encode_spans(spans)))]
+
+
+def test_a_span_the_fast_path_refuses_is_queued_as_it_is(tmp_path: Path) -> None:
+    """A lone surrogate: that span stays a span, and its run of the batch is a line of its own."""
+    provider, memory = _provider(Resource.create({}))
+    tracer = provider.get_tracer("t")
+    for attributes in ({"a": 1}, {"bad": "\ud800"}, {"c": 3}):
+        tracer.start_span("s", attributes=attributes).end()
+    spans = memory.get_finished_spans()
+    batch = [prepare(span) for span in spans]
+    assert [isinstance(item, PreparedSpan) for item in batch] == [True, False, True]
+    path = tmp_path / "traces.jsonl"
+    assert JsonlSpanExporter(path).export(batch).name == "SUCCESS"  # type: ignore[arg-type]
+    assert _read(path) == [_line(to_otlp_json(encode_spans([span]))) for span in spans]
+
+
+class _Capture(SpanExporter):
+    def __init__(self) -> None:
+        self.batches: list[list[Any]] = []
+
+    def export(self, spans: Sequence[Any]) -> SpanExportResult:
+        self.batches.append(list(spans))
+        return SpanExportResult.SUCCESS
+
+
+def test_the_embedded_processor_queues_prepared_spans() -> None:
+    """Sampled spans are queued encoded; unsampled ones not at all; a failing prepare: the span."""
+    capture = _Capture()
+
+    def flaky(span: ReadableSpan) -> Any:
+        if span.name == "refused":
+            raise ValueError(span.name)
+        return prepare(span)
+
+    processor = CountingBatchSpanProcessor(capture, DropCounter(), prepare=flaky)
+    provider = TracerProvider()
+    provider.add_span_processor(processor)
+    tracer = provider.get_tracer("t")
+    tracer.start_span("kept").end()
+    tracer.start_span("refused").end()
+    unsampled = set_span_in_context(NonRecordingSpan(SpanContext(1, 2, is_remote=True)))
+    tracer.start_span("unsampled", context=unsampled).end()
+    provider.shutdown()
+    (batch,) = capture.batches
+    assert [type(item) for item in batch] == [PreparedSpan, ReadableSpan]
+    assert json.loads(batch[0].text)["name"] == "kept"
+    assert batch[1].name == "refused"
+
+
+def test_configure_queues_the_embedded_files_prepared(tmp_path: Path) -> None:
+    """configure()'s span processor for the embedded files queues prepared spans."""
+    from langchain_otel._config_build import build
+    from langchain_otel._settings import resolve
+
+    providers = build(resolve({"directory": str(tmp_path)}))
+    try:
+        (processor,) = providers.tracer_provider._active_span_processor._span_processors  # type: ignore[attr-defined]
+        assert processor._prepare is prepare
+        assert processor._emit is not None
+    finally:
+        providers.tracer_provider.shutdown()  # type: ignore[attr-defined]
+        providers.meter_provider.shutdown()  # type: ignore[attr-defined]
+        providers.logger_provider.shutdown()  # type: ignore[attr-defined]

@@ -43,6 +43,7 @@ from langchain_otel._export._counting import (
 from langchain_otel._export._files import make_private_folder, open_private
 from langchain_otel._export._jsonl import JsonlLogExporter, JsonlMetricExporter, JsonlSpanExporter
 from langchain_otel._export._otlp import otlp_exporter
+from langchain_otel._export._prepared import prepare as prepare_span
 from langchain_otel._settings import UNKNOWN_SERVICE, Settings
 from langchain_otel.environment_variables import LANGCHAIN_OTEL_DIRECTORY
 from langchain_otel.exceptions import ConfigurationError, MissingDependencyError
@@ -175,8 +176,11 @@ def build(settings: Settings) -> Providers:
 
     tracer_provider = TracerProvider(resource=resource)
     for _, span_exporter in _exporters("traces", settings, directory):
+        # The embedded files queue spans encoded as they end (see _export/_prepared.py).
+        prepare = prepare_span if isinstance(span_exporter, JsonlSpanExporter) else None
+        counted = CountingSpanExporter(span_exporter, counter)
         tracer_provider.add_span_processor(
-            CountingBatchSpanProcessor(CountingSpanExporter(span_exporter, counter), counter)
+            CountingBatchSpanProcessor(counted, counter, prepare=prepare)
         )
 
     readers: list[MetricReader] = []

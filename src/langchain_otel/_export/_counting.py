@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import structlog
@@ -177,15 +177,39 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
         >>> processor.shutdown()
     """
 
-    def __init__(self, exporter: SpanExporter, counter: DropCounter, **options: Any) -> None:
+    def __init__(
+        self,
+        exporter: SpanExporter,
+        counter: DropCounter,
+        *,
+        prepare: Callable[[ReadableSpan], Any] | None = None,
+        **options: Any,
+    ) -> None:
         super().__init__(exporter, **options)
         self._counter = counter
+        self._prepare = prepare
+        # ``prepare``: what is queued instead of the span (the embedded default's
+        # ``_prepared.prepare``: the span encoded as it ends, so the queue holds no SDK
+        # objects for the garbage collector). Through the SDK's internal queue; a future
+        # SDK that hides it gets the spans themselves.
+        inner = getattr(self, "_batch_processor", None)
+        self._emit = getattr(inner, "emit", None) if prepare is not None else None
 
     def on_end(self, span: ReadableSpan) -> None:
-        """Queue the span; count the one it evicts when the queue is full."""
+        """Queue the span (or what ``prepare`` makes of it); count what a full queue evicts."""
         if queue_is_full(self):
             self._counter.add("traces", 1, _QUEUE_FULL)
-        super().on_end(span)
+        emit = self._emit
+        if emit is None:
+            super().on_end(span)
+            return
+        if not (span.context and span.context.trace_flags.sampled):
+            return
+        try:
+            item = self._prepare(span)  # type: ignore[misc]  # set with _emit
+        except Exception:
+            item = span
+        emit(item)
 
 
 class CountingBatchLogRecordProcessor(BatchLogRecordProcessor):

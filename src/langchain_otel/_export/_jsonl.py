@@ -10,7 +10,8 @@ protobuf's base64). Metrics go through the official encoders of
 records, exported at request rate, are built straight from the SDK objects by
 :mod:`langchain_otel._export._otlp_json`, byte-for-byte the same line, about six times less
 CPU. Should that fast path raise (a lone surrogate in a string, say), the batch goes through
-the official encoders instead.
+the official encoders instead. ``configure()`` queues each span already encoded
+(:mod:`langchain_otel._export._prepared`); the exporter stitches those into the same line.
 
 The folder is created ``0700`` and the files ``0600`` (rotated files keep that mode): with
 content capture on they hold prompts and completions. A folder that already exists keeps its
@@ -50,6 +51,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from langchain_otel._export._files import open_private
 from langchain_otel._export._otlp_json import logs_to_otlp_json, spans_to_otlp_json
+from langchain_otel._export._prepared import ENCODER, batch_lines
 
 __all__ = [
     "DEFAULT_BACKUP_COUNT",
@@ -239,13 +241,9 @@ class RotatingJsonlWriter:
         os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
 
 
-# Our request objects are acyclic by construction: no cycle check (a quarter of the dump).
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
-
-
 def _line(request: dict[str, Any]) -> bytes:
     """One request as its JSON line; nothing for an empty request (nothing recorded yet)."""
-    return (_ENCODER.encode(request) + "\n").encode() if request else b""
+    return (ENCODER.encode(request) + "\n").encode() if request else b""
 
 
 def _fast_or_official(
@@ -262,6 +260,10 @@ def _fast_or_official(
 
 _span_line = _fast_or_official(spans_to_otlp_json, encode_spans)
 _log_line = _fast_or_official(logs_to_otlp_json, encode_logs)
+
+
+def _span_lines(batch: Sequence[Any]) -> bytes:
+    return batch_lines(batch, _span_line)
 
 
 def _metric_line(metrics_data: MetricsData) -> bytes:
@@ -317,7 +319,7 @@ class JsonlSpanExporter(SpanExporter):
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         """Append one line with ``spans``; FAILURE when shut down or the write fails."""
-        if self._sink.append(_span_line, spans):
+        if self._sink.append(_span_lines, spans):
             return SpanExportResult.SUCCESS
         return SpanExportResult.FAILURE
 

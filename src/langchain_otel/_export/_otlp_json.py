@@ -59,7 +59,13 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext
 
-__all__ = ["logs_to_otlp_json", "spans_to_otlp_json"]
+__all__ = [
+    "encode_resource",
+    "encode_scope",
+    "encode_span",
+    "logs_to_otlp_json",
+    "spans_to_otlp_json",
+]
 
 _logger = structlog.get_logger("langchain_otel")
 
@@ -368,3 +374,10 @@ def logs_to_otlp_json(records: Sequence[ReadableLogRecord]) -> dict[str, Any]:
         "Logs",
         "logRecords",
     )
+
+
+# One span's, resource's and scope's JSON object, for the spans encoded as they end
+# (``_prepared``), which stitches their dumps into the same line.
+encode_span = _span
+encode_resource = _resource
+encode_scope = _scope
