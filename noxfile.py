@@ -181,14 +181,18 @@ def bench(session: nox.Session) -> None:
     """Overhead side by side with the peers (manual); `-- --quick` is the CI smoke run.
 
     The service benchmark saturates a FastAPI app with Debian's `wrk` (installed here when
-    missing; without it, a bounded asyncio client does the load).
+    missing; without it, a bounded asyncio client does the load). `-- --instructions`
+    counts instructions per op under Debian's `valgrind` (installed here when asked for).
     """
-    if not shutil.which("wrk"):
+    tools = ["wrk"] + (["valgrind"] if "--instructions" in session.posargs else [])
+    missing = [tool for tool in tools if not shutil.which(tool)]
+    if missing:
         env = {"DEBIAN_FRONTEND": "noninteractive"}
         session.run("apt-get", "update", "-q", external=True, env=env, success_codes=[0, 100])
         session.run(
-            "apt-get", "install", "-y", "-q", "wrk", external=True, env=env, success_codes=[0, 100]
-        )
+            "apt-get", "install", "-y", "-q", *missing, external=True, env=env,
+            success_codes=[0, 100],
+        )  # fmt: skip
     install_project(session, "otlp", "prices")  # price lookups are part of our hot path
     session.install(*BENCH_PEERS, *group("bench"))
     langfuse_venv = os.path.join(os.path.dirname(session.virtualenv.location), "bench-langfuse")

@@ -112,6 +112,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--service-rounds", type=int, help="service: rounds (default 2, quick 1)")
     parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="only count instructions per op under callgrind (steady figures for issue 15;"
+        " default candidates bare,noop,floor,ours,openllmetry and workloads W1-W4,W6-W8)",
+    )
+    parser.add_argument(
         "--clock",
         choices=("cpu", "wall"),
         default="cpu",
@@ -147,9 +153,33 @@ def _service(args: argparse.Namespace, progress: Any) -> tuple[dict[str, Any], i
     return result, 0 if served and min(served) > 0 else 1
 
 
+def _instructions(args: argparse.Namespace, argv: list[str]) -> int:
+    """Instructions per op under callgrind (``--instructions``): print and save them."""
+    from benchmarks import instructions
+
+    given = {a.split("=")[0] for a in argv}
+    names = args.candidates.split(",") if "--candidates" in given else None
+    wids = args.workloads.split(",") if "--workloads" in given else None
+    pythons = dict(item.partition("=")[::2] for item in args.python)
+    result = instructions.run(
+        [c for c in (names or instructions.DEFAULT_CANDIDATES) if cand.available(c)],
+        list(wids or instructions.DEFAULT_WORKLOADS),
+        pythons=pythons,
+        progress=_progress,
+    )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "instructions-latest.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    print("\n## Instructions per op (callgrind)\n")
+    print(instructions.render(result))
+    return 1 if any("error" in r for r in result["candidates"].values()) else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; see ``--help``."""
     args = _parse(argv)
+    if args.instructions:
+        return _instructions(args, sys.argv[1:] if argv is None else argv)
     if args.service_only:
         return _service(args, _progress)[1]
     code = _micro(args)

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from benchmarks import candidates, floor, goals, measuring, reporting, run
+from benchmarks import candidates, floor, goals, instructions, measuring, reporting, run
 from benchmarks import workloads as wl
 from benchmarks.service import app, driver, load, sink
 from langchain_core.callbacks import BaseCallbackHandler
@@ -579,3 +579,60 @@ class TestService:
         assert "| embedded ≤ OTLP in cost | -5 points: NOT met |" in table
         assert "`GET /invoke` at a fixed 100 req/s" in table
         assert "| ours-otlp | 100 | 40 ms | 50 ms | 0.50 / 1.60 / 4.00 ms | 90 |" in table
+
+
+class TestInstructions:
+    """The callgrind mode's parts that need no valgrind: the counted worker, the sums."""
+
+    def test_worker_runs_each_block_once_counted(self) -> None:
+        """Each workload: a warm-up, then one block inside ``sys.call_tracing``."""
+        counted: list[Any] = []
+        original = instructions.sys.call_tracing
+
+        def spy(function: Any, args: tuple[Any, ...]) -> Any:
+            counted.append(args)
+            return original(function, args)
+
+        instructions.sys.call_tracing = spy  # type: ignore[assignment]
+        try:
+            blocks = instructions.worker("ours", ["W1", "W7"])
+        finally:
+            instructions.sys.call_tracing = original  # type: ignore[assignment]
+        reps = wl.WORKLOADS["W1"].reps_full // 4
+        assert blocks == [
+            {"workload": "W1", "ops": reps},
+            {"workload": "W7", "ops": wl.WORKLOADS["W7"].reps_full // 4},
+        ]
+        assert counted == [(reps,), (wl.WORKLOADS["W7"].reps_full // 4,)]
+
+    def test_summary_and_table(self) -> None:
+        """Overheads over bare, ours ÷ floor and ÷ OpenLLMetry, per token on streams."""
+        per_op = {
+            "bare": {"W1": 1000.0, "W4": 10_000.0},
+            "noop": {"W1": 1100.0, "W4": 11_000.0},
+            "floor": {"W1": 2000.0, "W4": 12_000.0},
+            "ours": {"W1": 2200.0, "W4": 12_256.0},
+            "openllmetry": {"W1": 3000.0, "W4": 13_000.0},
+        }
+        results = {name: {"per_op": values} for name, values in per_op.items()}
+        summary = instructions.summarise(results)
+        assert summary["W1"]["overhead"] == {
+            "noop": 100.0,
+            "floor": 1000.0,
+            "ours": 1200.0,
+            "openllmetry": 2000.0,
+        }
+        assert summary["W1"]["ours_over_floor"] == pytest.approx(1.2)
+        assert summary["W1"]["ours_over_openllmetry"] == pytest.approx(0.6)
+        assert summary["W1"]["floor_over_openllmetry"] == pytest.approx(0.5)
+        assert "per_token_over_floor" not in summary["W1"]
+        assert summary["W4"]["per_token_over_floor"] == pytest.approx(1.0)  # 256 / 256
+        assert summary["W4"]["per_token_over_noop"] == pytest.approx(1256 / 256)
+        table = instructions.render({"candidates": results, "summary": summary})
+        row = "| W1 EchoLLM.invoke | 1 k | 0 k | 1 k | 1 k | 2 k | 1.20× | 0.60× | 0.50× | – |"  # noqa: RUF001
+        assert row in table
+        assert "| +1 / +5 |" in table
+        broken = {**results, "openllmetry": {"error": "worker exited 1: boom"}}
+        assert "openllmetry: worker exited 1: boom" in instructions.render(
+            {"candidates": broken, "summary": instructions.summarise(broken)}
+        )
