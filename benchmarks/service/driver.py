@@ -118,7 +118,7 @@ def _figures(load: LoadResult, before: dict[str, Any], after: dict[str, Any]) ->
     }
 
 
-def _measure_variant(  # noqa: PLR0913 - the run's settings
+def _measure_variant(
     variant: str,
     sink_port: int,
     *,

@@ -25,7 +25,15 @@ import time
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
-__all__ = ["LoadResult", "client_load", "client_rate", "parse_wrk", "rate_load", "run_load", "wrk_load"]
+__all__ = [
+    "LoadResult",
+    "client_load",
+    "client_rate",
+    "parse_wrk",
+    "rate_load",
+    "run_load",
+    "wrk_load",
+]
 
 
 @dataclass(frozen=True)
