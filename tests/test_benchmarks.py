@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 import uuid
 from collections import Counter
@@ -584,20 +585,17 @@ class TestService:
 class TestInstructions:
     """The callgrind mode's parts that need no valgrind: the counted worker, the sums."""
 
-    def test_worker_runs_each_block_once_counted(self) -> None:
+    def test_worker_runs_each_block_once_counted(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Each workload: a warm-up, then one block inside ``sys.call_tracing``."""
         counted: list[Any] = []
-        original = instructions.sys.call_tracing
+        original = getattr(sys, "call_tracing")  # noqa: B009 - not in typeshed
 
         def spy(function: Any, args: tuple[Any, ...]) -> Any:
             counted.append(args)
             return original(function, args)
 
-        instructions.sys.call_tracing = spy  # type: ignore[assignment]
-        try:
-            blocks = instructions.worker("ours", ["W1", "W7"])
-        finally:
-            instructions.sys.call_tracing = original  # type: ignore[assignment]
+        monkeypatch.setattr(sys, "call_tracing", spy)
+        blocks = instructions.worker("ours", ["W1", "W7"])
         reps = wl.WORKLOADS["W1"].reps_full // 4
         assert blocks == [
             {"workload": "W1", "ops": reps},
