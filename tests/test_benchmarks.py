@@ -514,6 +514,22 @@ class TestService:
         assert figures["count"] >= 2
         assert probe.take()["count"] == 0  # taken: reset
 
+    def test_lag_probe_times_full_collections(self) -> None:
+        """A full collection is counted and timed once, then reset by take()."""
+        import gc
+
+        probe = app.LagProbe()
+        probe.watch_gc()
+        try:
+            gc.collect()
+            figures = probe.take()
+        finally:
+            gc.callbacks.remove(probe._on_gc)
+        assert figures["gc_full"] == 1
+        assert figures["gc_full_max_ms"] > 0
+        assert figures["gc_ms"] >= figures["gc_full_max_ms"]
+        assert probe.take()["gc_full"] == 0
+
     def test_goals_per_route(self) -> None:
         """Throughput ratios to bare per round, embedded vs OTLP, lag over bare."""
 
@@ -526,6 +542,8 @@ class TestService:
                 "rate_lag_p99_ms": lag / 5,
                 "rate_lag_max_ms": 4.0,
                 "rate_cpu_us_per_request": 90.0,
+                "rate_gc_full": 1,
+                "rate_gc_full_max_ms": 100.0 + rnd * 20,
             }
             return {
                 **rate_phase,
@@ -579,7 +597,8 @@ class TestService:
         assert "| ours-none | 1275 | 85% | 10 ms | 20 ms | 1.00 / 6.00 ms | 100 |" in table
         assert "| embedded ≤ OTLP in cost | -5 points: NOT met |" in table
         assert "`GET /invoke` at a fixed 100 req/s" in table
-        assert "| ours-otlp | 100 | 40 ms | 50 ms | 0.50 / 1.60 / 4.00 ms | 90 |" in table
+        row = "| ours-otlp | 100 | 40 ms | 50 ms | 0.50 / 1.60 / 4.00 ms | 90 | 2 (120 ms) |"
+        assert row in table
 
 
 class TestInstructions:

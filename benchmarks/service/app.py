@@ -8,7 +8,8 @@ SIGTERM (then flushes its telemetry). Routes:
   token) | parser).ainvoke(...)``, answered as JSON;
 - ``GET /stream``: the same chain's ``astream`` as a ``StreamingResponse``;
 - ``GET /probe``: the event-loop lag probe's figures since the last call (then reset),
-  and the process's CPU seconds so far.
+  the garbage collector's time and full collections over the same span, and the
+  process's CPU seconds so far.
 
 The lag probe is a task that sleeps 5 ms in a loop and records how much longer than
 that each sleep took: the time the loop was busy with other callbacks.
@@ -81,6 +82,28 @@ class LagProbe:
     def __init__(self, interval: float = PROBE_INTERVAL, keep: int = 200_000) -> None:
         self.interval = interval
         self.samples: collections.deque[float] = collections.deque(maxlen=keep)
+        # Garbage collections since the last take(): a full one stops the loop.
+        self.gc_seconds = 0.0
+        self.gc_full = 0
+        self.gc_full_max = 0.0
+        self._gc_started = 0.0
+
+    def watch_gc(self) -> None:
+        """Also time the garbage collector's runs (``gc.callbacks``) until the process ends."""
+        import gc
+
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        now = time.perf_counter()
+        if phase == "start":
+            self._gc_started = now
+            return
+        took = now - self._gc_started
+        self.gc_seconds += took
+        if info.get("generation") == 2:
+            self.gc_full += 1
+            self.gc_full_max = max(self.gc_full_max, took)
 
     async def run(self) -> None:
         """Sleep, measure the oversleep, forever (cancel to stop)."""
@@ -94,7 +117,14 @@ class LagProbe:
         """p50/p99/max of the samples since the last call, in ms; then forget them."""
         values = sorted(self.samples)
         self.samples.clear()
-        result: dict[str, Any] = {"count": len(values), "cpu_s": time.process_time()}
+        result: dict[str, Any] = {
+            "count": len(values),
+            "cpu_s": time.process_time(),
+            "gc_ms": self.gc_seconds * 1000,
+            "gc_full": self.gc_full,
+            "gc_full_max_ms": self.gc_full_max * 1000,
+        }
+        self.gc_seconds, self.gc_full, self.gc_full_max = 0.0, 0, 0.0
         if values:
             result.update(
                 p50_ms=statistics.median(values) * 1000,
@@ -215,6 +245,7 @@ def build_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
+        probe.watch_gc()
         task = asyncio.create_task(probe.run())
         yield
         task.cancel()

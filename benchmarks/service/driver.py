@@ -115,6 +115,9 @@ def _figures(load: LoadResult, before: dict[str, Any], after: dict[str, Any]) ->
         "lag_p99_ms": after.get("p99_ms"),
         "lag_max_ms": after.get("max_ms"),
         "cpu_us_per_request": cpu / load.requests * 1e6 if load.requests else None,
+        "gc_ms": after.get("gc_ms"),
+        "gc_full": after.get("gc_full"),
+        "gc_full_max_ms": after.get("gc_full_max_ms"),
     }
 
 
@@ -268,6 +271,10 @@ def summarise(samples: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, An
                     ]
                 ),
                 "rate_cpu_us_per_request": med("rate_cpu_us_per_request"),
+                "rate_gc_full": sum(s.get("rate_gc_full") or 0 for s in mine),
+                "rate_gc_full_max_ms": max(
+                    (s.get("rate_gc_full_max_ms") or 0.0 for s in mine), default=0.0
+                ),
                 "errors": sum(s["errors"] for s in mine),
                 "requests": sum(s["requests"] for s in mine),
                 "tool": mine[0]["tool"],
@@ -332,7 +339,10 @@ def render(result: dict[str, Any]) -> str:
                 + f"{_fmt(s['cpu_us_per_request'], '.0f')} |"
                 + (f" errors: {s['errors']}" if s["errors"] else "")
             )
-    rated = "| variant | req/s | p50 | p99 | loop lag p50 / p99 / max | CPU µs/req |"
+    rated = (
+        "| variant | req/s | p50 | p99 | loop lag p50 / p99 / max | CPU µs/req"
+        " | full GCs (longest) |"
+    )
     for route, by_variant in result["summary"].items():
         if all(s.get("rate_rps") is None for s in by_variant.values()):
             continue
@@ -340,14 +350,15 @@ def render(result: dict[str, Any]) -> str:
             f"\n`GET /{route}` at a fixed {LAG_RATES[route]:g} req/s (open loop, below"
             " saturation; latency counted from when each request was due):\n",
             rated,
-            "|---|---|---|---|---|---|",
+            "|---|---|---|---|---|---|---|",
         ]
         for variant, s in by_variant.items():
             lag = " / ".join(_fmt(s[f"rate_lag_{q}_ms"], ".2f") for q in ("p50", "p99", "max"))
             out.append(
                 f"| {variant} | {_fmt(s['rate_rps'], '.0f')} | {_fmt(s['rate_p50_ms'], '.0f')} ms"
                 f" | {_fmt(s['rate_p99_ms'], '.0f')} ms | {lag} ms"
-                f" | {_fmt(s['rate_cpu_us_per_request'], '.0f')} |"
+                f" | {_fmt(s['rate_cpu_us_per_request'], '.0f')}"
+                f" | {s.get('rate_gc_full', 0)} ({_fmt(s.get('rate_gc_full_max_ms'), '.0f')} ms) |"
             )
     out.append("\nGoals of issue 18:\n")
     routes = list(result["goals"])
