@@ -50,7 +50,7 @@ import base64
 import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from math import isfinite
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from opentelemetry.sdk._logs import ReadableLogRecord
@@ -63,6 +63,7 @@ __all__ = [
     "encode_resource",
     "encode_scope",
     "encode_span",
+    "group_by_resource_and_scope",
     "logs_to_otlp_json",
     "spans_to_otlp_json",
 ]
@@ -311,16 +312,26 @@ def _log(readable: ReadableLogRecord) -> dict[str, Any]:
     return encoded
 
 
-def _request(
-    items: Iterable[tuple[Resource, InstrumentationScope | None, dict[str, Any]]],
-    signal: str,
-    field: str,
-) -> dict[str, Any]:
-    """Group encoded items by resource, then scope, in first-seen order (as the encoder)."""
-    grouped: dict[Resource, dict[InstrumentationScope | None, list[dict[str, Any]]]] = {}
+_T = TypeVar("_T")
+
+
+def group_by_resource_and_scope(
+    items: Iterable[tuple[Resource, InstrumentationScope | None, _T]],
+) -> dict[Resource, dict[InstrumentationScope | None, list[_T]]]:
+    """Items by resource, then scope, in first-seen order, as the official encoder groups.
+
+    The dicts are keyed by the SDK objects themselves.
+
+    Example:
+        >>> resource = Resource.create({})
+        >>> grouped = group_by_resource_and_scope([(resource, None, 1), (resource, None, 2)])
+        >>> grouped[resource][None]
+        [1, 2]
+    """
+    grouped: dict[Resource, dict[InstrumentationScope | None, list[_T]]] = {}
     last_resource: Resource | None = None
     last_scope: InstrumentationScope | None = None
-    last: list[dict[str, Any]] | None = None
+    last: list[_T] | None = None
     for resource, scope, item in items:
         # The same objects as the previous item land in the same list: skip the lookups
         # (hashing a Resource JSON-dumps its attributes).
@@ -328,6 +339,16 @@ def _request(
             last = grouped.setdefault(resource, {}).setdefault(scope, [])
             last_resource, last_scope = resource, scope
         last.append(item)
+    return grouped
+
+
+def _request(
+    items: Iterable[tuple[Resource, InstrumentationScope | None, dict[str, Any]]],
+    signal: str,
+    field: str,
+) -> dict[str, Any]:
+    """The export request of encoded items, grouped as the encoder groups them."""
+    grouped = group_by_resource_and_scope(items)
     if not grouped:
         return {}
     resources = []

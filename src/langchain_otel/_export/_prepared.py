@@ -39,7 +39,12 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-from langchain_otel._export._otlp_json import encode_resource, encode_scope, encode_span
+from langchain_otel._export._otlp_json import (
+    encode_resource,
+    encode_scope,
+    encode_span,
+    group_by_resource_and_scope,
+)
 
 __all__ = ["ENCODER", "PreparedSpan", "batch_lines", "prepare", "prepared_line", "split_batch"]
 
@@ -81,15 +86,7 @@ def prepared_line(spans: Sequence[PreparedSpan]) -> bytes:
     Resources, then scopes, in first-seen order; the same bytes as dumping the request
     of the spans themselves. Nothing for no spans.
     """
-    grouped: dict[Resource, dict[InstrumentationScope | None, list[str]]] = {}
-    last_resource: Resource | None = None
-    last_scope: InstrumentationScope | None = None
-    last: list[str] | None = None
-    for resource, scope, text in spans:
-        if last is None or resource is not last_resource or scope is not last_scope:
-            last = grouped.setdefault(resource, {}).setdefault(scope, [])
-            last_resource, last_scope = resource, scope
-        last.append(text)
+    grouped = group_by_resource_and_scope(spans)
     if not grouped:
         return b""
     resources = []
