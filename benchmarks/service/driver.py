@@ -241,6 +241,16 @@ def summarise(samples: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, An
             def med(key: str, rows: list[dict[str, Any]] = mine) -> float | None:
                 return _median([r[key] for r in rows if r.get(key) is not None])
 
+            def over_bare(key: str, pairs: list[Any] = pairs) -> float | None:
+                """Median over rounds of this variant's ``key`` minus bare's, same round."""
+                return _median(
+                    [
+                        s[key] - b[key]
+                        for s, b in pairs
+                        if s.get(key) is not None and b.get(key) is not None
+                    ]
+                )
+
             summary.setdefault(route, {})[variant] = {
                 "rps": med("rps"),
                 "rps_ratio": _median([s["rps"] / b["rps"] for s, b in pairs if b["rps"]]),
@@ -248,13 +258,7 @@ def summarise(samples: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, An
                 "p99_ms": med("p99_ms"),
                 "lag_p50_ms": med("lag_p50_ms"),
                 "lag_p99_ms": med("lag_p99_ms"),
-                "lag_p99_over_bare_ms": _median(
-                    [
-                        s["lag_p99_ms"] - b["lag_p99_ms"]
-                        for s, b in pairs
-                        if s.get("lag_p99_ms") is not None and b.get("lag_p99_ms") is not None
-                    ]
-                ),
+                "lag_p99_over_bare_ms": over_bare("lag_p99_ms"),
                 "cpu_us_per_request": med("cpu_us_per_request"),
                 "rate_rps": med("rate_rps"),
                 "rate_p50_ms": med("rate_p50_ms"),
@@ -262,14 +266,7 @@ def summarise(samples: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, An
                 "rate_lag_p50_ms": med("rate_lag_p50_ms"),
                 "rate_lag_p99_ms": med("rate_lag_p99_ms"),
                 "rate_lag_max_ms": med("rate_lag_max_ms"),
-                "rate_lag_p99_over_bare_ms": _median(
-                    [
-                        s["rate_lag_p99_ms"] - b["rate_lag_p99_ms"]
-                        for s, b in pairs
-                        if s.get("rate_lag_p99_ms") is not None
-                        and b.get("rate_lag_p99_ms") is not None
-                    ]
-                ),
+                "rate_lag_p99_over_bare_ms": over_bare("rate_lag_p99_ms"),
                 "rate_cpu_us_per_request": med("rate_cpu_us_per_request"),
                 "rate_gc_full": sum(s.get("rate_gc_full") or 0 for s in mine),
                 "rate_gc_full_max_ms": max(

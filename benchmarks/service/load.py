@@ -123,13 +123,31 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
+def _get_request(url: str) -> tuple[str, int, bytes]:
+    """``url``'s host and port, and the keep-alive ``GET`` request sent for it."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    request = f"GET {parts.path or '/'} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
+    return host, port, request
+
+
+def _result(tool: str, latencies: list[float], seconds: float, errors: int) -> LoadResult:
+    """Requests per second and the p50/p99 latency (ms) of one load run."""
+    ordered = sorted(latencies)
+
+    def pct(q: float) -> float | None:
+        return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000 if ordered else None
+
+    return LoadResult(
+        tool, len(ordered), seconds, len(ordered) / seconds, pct(0.5), pct(0.99), errors
+    )
+
+
 async def client_load(
     url: str, *, connections: int, duration: float, max_requests: int = 1_000_000
 ) -> LoadResult:
     """Keep ``connections`` connections busy until ``duration`` or ``max_requests``."""
-    parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    request = f"GET {parts.path or '/'} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
+    host, port, request = _get_request(url)
     latencies: list[float] = []
     errors = 0
     started = time.perf_counter()
@@ -151,15 +169,7 @@ async def client_load(
             writer.close()
 
     await asyncio.gather(*(connection() for _ in range(connections)))
-    seconds = time.perf_counter() - started
-    ordered = sorted(latencies)
-
-    def pct(q: float) -> float | None:
-        return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000 if ordered else None
-
-    return LoadResult(
-        "asyncio-client", len(ordered), seconds, len(ordered) / seconds, pct(0.5), pct(0.99), errors
-    )
+    return _result("asyncio-client", latencies, time.perf_counter() - started, errors)
 
 
 async def client_rate(
@@ -171,9 +181,7 @@ async def client_rate(
     the pool (``connections``), and its latency counts from when it was due, so a
     service that falls behind shows it in p99.
     """
-    parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    request = f"GET {parts.path or '/'} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
+    host, port, request = _get_request(url)
     pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
     for _ in range(connections):
         pool.put_nowait(await asyncio.open_connection(host, port))
@@ -206,14 +214,7 @@ async def client_rate(
     seconds = time.perf_counter() - started
     while not pool.empty():
         pool.get_nowait()[1].close()
-    ordered = sorted(latencies)
-
-    def pct(q: float) -> float | None:
-        return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000 if ordered else None
-
-    return LoadResult(
-        "asyncio-rate", len(ordered), seconds, len(ordered) / seconds, pct(0.5), pct(0.99), errors
-    )
+    return _result("asyncio-rate", latencies, seconds, errors)
 
 
 def rate_load(url: str, *, rate: float, duration: float) -> LoadResult:
