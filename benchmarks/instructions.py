@@ -15,7 +15,10 @@ callgrind is told to count inside (``--toggle-collect``) and to dump after
 (``--dump-after``), so each dump is one workload's block. Everything in the block
 counts: LangChain, the candidate, the SDK, the garbage collector; the batch export
 thread runs outside it (the exporter only counts spans). ``PYTHONHASHSEED=0`` keeps
-dict layouts the same from run to run.
+dict layouts the same from run to run. The warm-up runs at least :data:`WARM_UNITS`
+units, and the heap is frozen (``gc.freeze()``) before the counted block: a full
+collection inside it then walks what the block allocated, not the harness's whole heap,
+whose size is not the candidate's and which lands in one block and not another.
 
 Instructions are not time: an instruction of the garbage collector or of a dict
 look-up costs less than a cache miss, so a ratio of instructions can differ from a
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import functools
+import gc
 import json
 import os
 import re
@@ -52,9 +56,24 @@ long under callgrind: ask for them with ``--workloads``)."""
 _TOTALS = re.compile(r"^(?:summary|totals):\s+(\d+)", re.MULTILINE)
 
 
+WARM_UNITS = 64
+"""Units each workload runs before its counted block, at least.
+
+CPython 3.11's adaptive interpreter quickens a function after its first 8 calls and
+specializes its instructions over the next few dozen; one-time work that a short
+warm-up would count as per-op cost, and more of it for candidates with more functions.
+"""
+
+
 def _reps(workload_id: str) -> int:
     """Reps per counted block: a quarter of a timed block (instructions need no repeats)."""
     return max(1, WORKLOADS[workload_id].reps_full // 4)
+
+
+def _warmup_reps(workload_id: str) -> int:
+    """Reps of the warm-up block: every unit's code quickened and specialized."""
+    concurrency = WORKLOADS[workload_id].concurrency
+    return max(_reps(workload_id), -(-WARM_UNITS // concurrency))
 
 
 def worker(name: str, workload_ids: list[str]) -> list[dict[str, Any]]:
@@ -86,9 +105,12 @@ def worker(name: str, workload_ids: list[str]) -> list[dict[str, Any]]:
             loop=loop,
             clock=time.perf_counter_ns,
         )
-        block(max(1, reps // 4))  # warm-up: caches, first-use imports (not counted)
+        block(_warmup_reps(wid))  # warm-up (not counted): caches, imports, quickening
         sdk.tracer_provider.force_flush()
+        gc.collect()
+        gc.freeze()  # full collections inside the block: each op's objects, not the heap
         sys.call_tracing(block, (reps,))  # counted: callgrind collects inside this call
+        gc.unfreeze()
         sdk.tracer_provider.force_flush()
         done.append({"workload": wid, "ops": reps * workload.concurrency})
     sdk.tracer_provider.shutdown()

@@ -68,6 +68,16 @@ def _text(value: Any) -> str | None:
     return None
 
 
+def _first_text(*values: Any) -> str | None:
+    """The first of ``values`` that is a non-empty string, cleaned (one call for many)."""
+    for value in values:
+        if value is None:
+            continue
+        if (type(value) is str or isinstance(value, str)) and value:
+            return value if value.isascii() else clean_text(value)
+    return None
+
+
 def _number(value: Any, kind: type) -> int | float | None:
     cls = type(value)
     if cls is int or cls is float:
@@ -208,15 +218,6 @@ _MAX_CACHED_REQUESTS = 512
 _LS_KEYS = ("ls_provider", "ls_model_name", "ls_max_tokens", "ls_temperature", "ls_stop")
 
 
-def _frozen(value: Any) -> Any:
-    """A list (of stop sequences, mostly) as a tuple; anything else as it is.
-
-    A value that stays unhashable (a dict, a list of tool schemas) makes the request
-    uncacheable, which is cheaper than walking a large structure on every run.
-    """
-    return tuple(value) if type(value) is list else value
-
-
 class RequestCache:
     """:func:`model_request` results, per model instance and request content (bounded).
 
@@ -257,8 +258,19 @@ class RequestCache:
                 key = (
                     id(serialized),
                     operation,
-                    tuple([(k, _frozen(v)) for k, v in invocation_params.items()]),
-                    tuple([_frozen(metadata.get(k)) for k in _LS_KEYS]),
+                    # A list (of stop sequences, mostly) as a tuple; a value that stays
+                    # unhashable (a dict, a list of tool schemas) makes the request
+                    # uncacheable, cheaper than walking a large structure on every run.
+                    # Inline: a Python call per value would be most of the key's cost.
+                    tuple(
+                        [
+                            (k, tuple(v) if type(v) is list else v)
+                            for k, v in invocation_params.items()
+                        ]
+                    ),
+                    tuple(
+                        [tuple(v) if type(v := metadata.get(k)) is list else v for k in _LS_KEYS]
+                    ),
                 )
                 entry = self._entries.get(key)
             except TypeError:  # an unhashable value: build it every time
@@ -364,22 +376,30 @@ def response_info(response: Any) -> ResponseInfo:
     if isinstance(generations, list) and generations and isinstance(generations[0], list):
         info.generations = generations[0]
     for generation in info.generations:
-        gen_info = _mapping(getattr(generation, "generation_info", None))
+        # Exact dicts (always, from LangChain) skip the general reader and its call.
+        gen_info = getattr(generation, "generation_info", None)
+        if type(gen_info) is not dict:
+            gen_info = _mapping(gen_info)
         # Generation has no "message": reading it through pydantic's __getattr__ would
         # raise and catch an AttributeError per run; the instance dict answers at once.
         message = _message_of(generation)
-        meta = _mapping(getattr(message, "response_metadata", None)) if message else _EMPTY
-        reason = _text(gen_info.get("finish_reason")) or _text(meta.get("finish_reason"))
-        reason = reason or _text(meta.get("stop_reason"))
+        meta = _EMPTY
+        if message is not None:
+            meta = getattr(message, "response_metadata", None)
+            if type(meta) is not dict:
+                meta = _mapping(meta)
+        reason = _first_text(
+            gen_info.get("finish_reason"), meta.get("finish_reason"), meta.get("stop_reason")
+        )
         if reason:
             info.finish_reasons.append(reason)
         if info.response_model is None:
-            info.response_model = (
-                _text(meta.get("model_name")) or _text(meta.get("model"))
-                or _text(gen_info.get("model_name")) or _text(gen_info.get("model"))
+            info.response_model = _first_text(
+                meta.get("model_name"), meta.get("model"),
+                gen_info.get("model_name"), gen_info.get("model"),
             )  # fmt: skip
         if info.response_id is None:
-            info.response_id = _text(meta.get("id")) or _text(gen_info.get("id"))
+            info.response_id = _first_text(meta.get("id"), gen_info.get("id"))
         if message is not None and info.input_tokens is None and info.output_tokens is None:
             _take_usage(info, getattr(message, "usage_metadata", None))
         if info.input_tokens is None and info.output_tokens is None:

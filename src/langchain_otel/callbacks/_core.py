@@ -67,6 +67,7 @@ class RunCore(AgentRuns, SelfReport):
     _instruments: Instruments
     _points: PointAttributes
     _logger: Any
+    _log_gate: _logs.LevelGate
     _content: ContentPolicy
     _prices: PriceBook
     _capture_metadata: bool
@@ -113,9 +114,14 @@ class RunCore(AgentRuns, SelfReport):
 
     @staticmethod
     def _release(run_id: Any, state: RunState) -> None:
-        """Drop the process-wide claim of a run that ended (if it is still this one's)."""
-        if CLAIMS.get(run_id) is state:
-            CLAIMS.pop(run_id, None)
+        """Drop the process-wide claim of a run that ended (if it is still this one's).
+
+        One look-up in the usual case (a UUID's hash is a Python call): pop, and put
+        back a claim that turns out to be someone else's.
+        """
+        claim = CLAIMS.pop(run_id, None)
+        if claim is not None and claim is not state:
+            CLAIMS[run_id] = claim
 
     def _start(  # noqa: PLR0917 - private, called with all of them
         self,
@@ -126,14 +132,26 @@ class RunCore(AgentRuns, SelfReport):
         attributes: dict[str, Any],
         run_type: str,
     ) -> RunState:
-        """Start a span under the parent run's span, else under the current context."""
-        context = self._parent_context(parent_run_id)
+        """Start a span under the parent run's span, else under the current context.
+
+        The hot path of every run: the parent's claim gives its context and, when this
+        handler owns it, its state (each look-up hashes a UUID in Python).
+        """
+        context = parent = None
+        if parent_run_id is not None:
+            claim = CLAIMS.get(parent_run_id)
+            if claim is not None:
+                context = claim.context
+                if context is None and claim.span is not None:
+                    context = claim.context = trace.set_span_in_context(claim.span)
+            parent = claim if claim is not None and claim.owner is self else None
+            if parent is None:
+                parent = self._runs_get(parent_run_id)
         start = _runs.clock()
         span = self._tracer.start_span(name, context=context, kind=kind, attributes=attributes)
         state = RunState(span, run_type, start)
         state.run_id = attributes.get(sc.LANGCHAIN_RUN_ID, "")
-        parent = self._runs_get(parent_run_id) if parent_run_id is not None else None
-        if parent is not None:  # one look-up: the enclosing agent and the parent itself
+        if parent is not None:  # the enclosing agent and the parent itself
             state.agent, state.parent_state = parent.agent, parent
         try:
             self._register(run_id, state)
@@ -263,11 +281,14 @@ class RunCore(AgentRuns, SelfReport):
         if parent is not None and parent.open_models is not None:
             parent.open_models.pop(run_id, None)
         outcome = sc.OUTCOME_OK if error is None else outcome_of(error)
+        ended = False
         try:
             failure = error if outcome == sc.OUTCOME_ERROR else None
             self._end_model(state, response, outcome, failure)
+            ended = True
         finally:
-            finish(state.span, outcome)
+            if not ended:
+                finish(state.span, outcome)
 
     def _end_model(
         self, state: RunState, response: Any, outcome: str, error: BaseException | None
@@ -310,7 +331,7 @@ class RunCore(AgentRuns, SelfReport):
         )
         context = state.context or trace.set_span_in_context(span)  # exemplars: this run
         self._instruments.record_run(points, end.duration, usage, ttfc, per_chunk, cost, context)
-        _logs.model_event(self._logger, state, end, content)
+        _logs.model_event(self._log_gate, state, end, content)
 
     def _ended(
         self,
@@ -341,6 +362,7 @@ class RunCore(AgentRuns, SelfReport):
         if outcome == sc.OUTCOME_ERROR and state.agent is not None:
             outcome = self._control_flow(state, error)  # type: ignore[arg-type]
         kind = None
+        ended = False
         try:
             if outcome == sc.OUTCOME_ERROR:
                 kind = error_type(error)  # type: ignore[arg-type]
@@ -356,8 +378,10 @@ class RunCore(AgentRuns, SelfReport):
             if extra:
                 span.set_attributes(extra)
             span.end()
+            ended = True
         finally:
-            finish(span, outcome)  # only if the path above failed before ending it
+            if not ended:  # the path above failed before ending it
+                finish(span, outcome)
 
     def _cancel_open_models(self, state: RunState, error: BaseException, where: str) -> None:
         """A run was cancelled with model runs still in flight under it: end them.

@@ -18,6 +18,7 @@ __all__ = [
     "ERROR",
     "INFO",
     "WARNING",
+    "LevelGate",
     "default_logger",
     "emit",
     "enabled",
@@ -60,6 +61,67 @@ def enabled(logger: Any, level: int) -> bool:
         return True
 
 
+_LAZY_PROXY = type(structlog.get_logger())
+_FILTERING_LOGGERS = frozenset(
+    structlog.make_filtering_bound_logger(level)
+    for level in (logging.NOTSET, DEBUG, INFO, WARNING, ERROR, logging.CRITICAL)
+)
+"""structlog's filtering bound logger classes: each keeps a fixed minimum level."""
+
+
+def _fixed_filter(logger: Any) -> Any:
+    """The filtering bound logger behind ``logger`` when that can never change, else None.
+
+    A lazy proxy (``structlog.get_logger()``) re-reads the configuration on every use,
+    unless ``cache_logger_on_first_use`` is on and it has been used once: it has then
+    replaced its own ``bind`` with the cached logger's.
+    """
+    if type(logger) in _FILTERING_LOGGERS:
+        return logger
+    if type(logger) is _LAZY_PROXY and "bind" in vars(logger):
+        resolved = logger.bind()
+        if type(resolved) in _FILTERING_LOGGERS:
+            return resolved
+    return None
+
+
+class LevelGate:
+    """:func:`enabled` per level, remembered when the answer cannot change.
+
+    It cannot for structlog's filtering loggers, given directly or behind a lazy proxy
+    that caches its logger on first use (the production setup structlog recommends);
+    events then go straight to that logger. Any other logger is asked every time, so
+    configuration changes are followed.
+
+    Example:
+        >>> import structlog
+        >>> gate = LevelGate(structlog.make_filtering_bound_logger(WARNING)(None, [], {}))
+        >>> gate.enabled(INFO), gate.enabled(ERROR)
+        (False, True)
+    """
+
+    __slots__ = ("_known", "logger")
+
+    def __init__(self, logger: Any) -> None:
+        self.logger = logger
+        self._known: dict[int, bool] = {}
+
+    def enabled(self, level: int) -> bool:
+        """Whether the logger keeps an event at ``level``."""
+        known = self._known.get(level)
+        if known is not None:
+            return known
+        result = enabled(self.logger, level)
+        try:
+            fixed = _fixed_filter(self.logger)
+        except Exception:  # an odd logger: simply asked every time
+            fixed = None
+        if fixed is not None:
+            self._known[level] = result
+            self.logger = fixed  # what the proxy forwards to, for good: one hop less
+        return result
+
+
 def emit(logger: Any, level: int, event: str, fields: dict[str, Any]) -> None:
     """Log ``event`` with ``fields`` at ``level`` through ``logger``."""
     getattr(logger, _METHODS[level])(event, **fields)
@@ -75,7 +137,7 @@ def format_ids(trace_id: int, span_id: int) -> tuple[str, str]:
     return format(trace_id, "032x"), format(span_id, "016x")
 
 
-def model_event(logger: Any, state: RunState, end: ModelEnd, content: ContentPolicy) -> None:
+def model_event(gate: LevelGate, state: RunState, end: ModelEnd, content: ContentPolicy) -> None:
     """Log the one event of a finished model run, only if the logger will keep it.
 
     ``llm.end`` at INFO (WARNING when cancelled or abandoned), ``llm.error`` at ERROR.
@@ -86,7 +148,7 @@ def model_event(logger: Any, state: RunState, end: ModelEnd, content: ContentPol
         level, event = INFO, sc.EVENT_LLM_END
     else:
         level, event = WARNING, sc.EVENT_LLM_END
-    if not enabled(logger, level):
+    if not gate.enabled(level):
         return
     span_context = state.span.get_span_context()  # type: ignore[union-attr]
     trace_id = span_id = None  # a non-recording (no-op) tracer has no ids to join on
@@ -116,4 +178,4 @@ def model_event(logger: Any, state: RunState, end: ModelEnd, content: ContentPol
             chat = state.operation == sc.OPERATION_CHAT
             fields["input_messages"] = content.input_messages(chat, inputs)[0]
         fields["output_messages"] = end.output_json
-    emit(logger, level, event, fields)
+    emit(gate.logger, level, event, fields)

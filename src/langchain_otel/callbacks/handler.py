@@ -6,10 +6,9 @@ Each callback is a few lines handing its arguments to the run core
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
@@ -36,22 +35,6 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     _VERSION = "0.0.0"
 _SCHEMA_URL = "https://opentelemetry.io/schemas/1.37.0"
 _SCOPE = "langchain_otel"
-
-_F = TypeVar("_F", bound=Callable[..., None])
-
-
-def _safe(method: _F) -> _F:
-    """The one guard of every callback: our failures are counted and logged, never raised."""
-    where = method.__name__
-
-    @functools.wraps(method)
-    def guarded(self: OTelCallbackHandler, *args: Any, **kwargs: Any) -> None:
-        try:
-            method(self, *args, **kwargs)
-        except Exception as exc:  # telemetry never raises into the app
-            self._internal_error(where, exc)
-
-    return cast("_F", guarded)
 
 
 class OTelCallbackHandler(RunCore, BaseCallbackHandler):
@@ -165,6 +148,7 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
         )
         self._instruments = Instruments(meter)
         self._logger = _logs.default_logger() if logger is None else logger
+        self._log_gate = _logs.LevelGate(self._logger)
         self._content = ContentPolicy.resolve(
             capture_content, max_length=content_max_length, redact=redact
         )
@@ -232,7 +216,6 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
 
     # -- model runs ---------------------------------------------------------------------
 
-    @_safe
     def on_llm_start(
         self,
         serialized: dict[str, Any],
@@ -245,12 +228,14 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """A text-completion model run starts: a ``text_completion`` CLIENT span."""
-        self._start_model(
-            sc.OPERATION_TEXT_COMPLETION, sc.RUN_TYPE_LLM, serialized, prompts,
-            run_id, parent_run_id, tags, metadata, kwargs,
-        )  # fmt: skip
+        try:
+            self._start_model(
+                sc.OPERATION_TEXT_COMPLETION, sc.RUN_TYPE_LLM, serialized, prompts,
+                run_id, parent_run_id, tags, metadata, kwargs,
+            )  # fmt: skip
+        except Exception as exc:  # telemetry never raises into the app
+            self._internal_error("on_llm_start", exc)
 
-    @_safe
     def on_chat_model_start(
         self,
         serialized: dict[str, Any],
@@ -263,11 +248,14 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """A chat model run starts: a ``chat`` CLIENT span (messages, not strings)."""
-        flat = [m for batch in messages if isinstance(batch, list) for m in batch]
-        self._start_model(
-            sc.OPERATION_CHAT, sc.RUN_TYPE_CHAT_MODEL, serialized, flat,
-            run_id, parent_run_id, tags, metadata, kwargs,
-        )  # fmt: skip
+        try:
+            flat = [m for batch in messages if isinstance(batch, list) for m in batch]
+            self._start_model(
+                sc.OPERATION_CHAT, sc.RUN_TYPE_CHAT_MODEL, serialized, flat,
+                run_id, parent_run_id, tags, metadata, kwargs,
+            )  # fmt: skip
+        except Exception as exc:  # telemetry never raises into the app
+            self._internal_error("on_chat_model_start", exc)
 
     def on_llm_new_token(
         self,
@@ -293,7 +281,6 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
         except Exception as exc:  # e.g. an unhashable run id
             self._internal_error("on_llm_new_token", exc)
 
-    @_safe
     def on_llm_end(
         self,
         response: Any,
@@ -303,9 +290,11 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """A model run ends: response attributes, usage, cost; metrics and ``llm.end``."""
-        self._model_ended(run_id, response, None, "on_llm_end")
+        try:
+            self._model_ended(run_id, response, None, "on_llm_end")
+        except Exception as exc:  # telemetry never raises into the app
+            self._internal_error("on_llm_end", exc)
 
-    @_safe
     def on_llm_error(
         self,
         error: BaseException,
@@ -315,11 +304,13 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """A model run fails (status ERROR, ``llm.error``) or is cancelled (not an error)."""
-        self._model_ended(run_id, kwargs.get("response"), error, "on_llm_error")
+        try:
+            self._model_ended(run_id, kwargs.get("response"), error, "on_llm_error")
+        except Exception as exc:  # telemetry never raises into the app
+            self._internal_error("on_llm_error", exc)
 
     # -- chains, tools, retrievers -------------------------------------------------------
 
-    @_safe
     def on_chain_start(
         self,
         serialized: dict[str, Any],
@@ -332,16 +323,20 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """A chain (runnable, graph node) starts: an INTERNAL span named after the run."""
-        self._start_chain(serialized, inputs, run_id, parent_run_id, tags, metadata, kwargs)
+        try:
+            self._start_chain(serialized, inputs, run_id, parent_run_id, tags, metadata, kwargs)
+        except Exception as exc:  # telemetry never raises into the app
+            self._internal_error("on_chain_start", exc)
 
-    @_safe
     def on_chain_end(
         self, outputs: Any, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
     ) -> None:
         """A chain ends."""
-        self._ended(run_id, None, "on_chain_end")
+        try:
+            self._ended(run_id, None, "on_chain_end")
+        except Exception as exc:  # telemetry never raises into the app
+            self._internal_error("on_chain_end", exc)
 
-    @_safe
     def on_chain_error(
         self,
         error: BaseException,
@@ -351,9 +346,11 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """A chain fails or is cancelled."""
-        self._ended(run_id, error, "on_chain_error")
+        try:
+            self._ended(run_id, error, "on_chain_error")
+        except Exception as exc:  # telemetry never raises into the app
+            self._internal_error("on_chain_error", exc)
 
-    @_safe
     def on_tool_start(
         self,
         serialized: dict[str, Any],
@@ -367,25 +364,38 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """A tool starts: an ``execute_tool`` INTERNAL span."""
-        tool_input = inputs if inputs is not None else input_str
-        self._start_step(
-            sc.RUN_TYPE_TOOL, serialized, tool_input, run_id, parent_run_id, tags, metadata, kwargs
-        )
+        try:
+            tool_input = inputs if inputs is not None else input_str
+            self._start_step(
+                sc.RUN_TYPE_TOOL,
+                serialized,
+                tool_input,
+                run_id,
+                parent_run_id,
+                tags,
+                metadata,
+                kwargs,
+            )
+        except Exception as exc:  # telemetry never raises into the app
+            self._internal_error("on_tool_start", exc)
 
-    @_safe
     def on_tool_end(
         self, output: Any, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
     ) -> None:
         """A tool ends (its result is recorded only with content capture on)."""
-        result = None
-        if self._content.on_spans:
-            result = {
-                sc.GEN_AI_TOOL_CALL_RESULT: self._content.text(getattr(output, "content", output))
-            }
-        failed = sc.ERROR_TYPE_TOOL_ERROR if tool_message_failed(output) else None
-        self._ended(run_id, None, "on_tool_end", result, failed)
+        try:
+            result = None
+            if self._content.on_spans:
+                result = {
+                    sc.GEN_AI_TOOL_CALL_RESULT: self._content.text(
+                        getattr(output, "content", output)
+                    )
+                }
+            failed = sc.ERROR_TYPE_TOOL_ERROR if tool_message_failed(output) else None
+            self._ended(run_id, None, "on_tool_end", result, failed)
+        except Exception as exc:  # telemetry never raises into the app
+            self._internal_error("on_tool_end", exc)
 
-    @_safe
     def on_tool_error(
         self,
         error: BaseException,
@@ -395,9 +405,11 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """A tool fails or is cancelled."""
-        self._ended(run_id, error, "on_tool_error")
+        try:
+            self._ended(run_id, error, "on_tool_error")
+        except Exception as exc:  # telemetry never raises into the app
+            self._internal_error("on_tool_error", exc)
 
-    @_safe
     def on_retriever_start(
         self,
         serialized: dict[str, Any],
@@ -410,18 +422,29 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """A retriever starts: a ``retrieval`` CLIENT span."""
-        self._start_step(
-            sc.RUN_TYPE_RETRIEVER, serialized, query, run_id, parent_run_id, tags, metadata, kwargs
-        )
+        try:
+            self._start_step(
+                sc.RUN_TYPE_RETRIEVER,
+                serialized,
+                query,
+                run_id,
+                parent_run_id,
+                tags,
+                metadata,
+                kwargs,
+            )
+        except Exception as exc:  # telemetry never raises into the app
+            self._internal_error("on_retriever_start", exc)
 
-    @_safe
     def on_retriever_end(
         self, documents: Any, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
     ) -> None:
         """A retriever ends."""
-        self._ended(run_id, None, "on_retriever_end")
+        try:
+            self._ended(run_id, None, "on_retriever_end")
+        except Exception as exc:  # telemetry never raises into the app
+            self._internal_error("on_retriever_end", exc)
 
-    @_safe
     def on_retriever_error(
         self,
         error: BaseException,
@@ -431,4 +454,7 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """A retriever fails or is cancelled."""
-        self._ended(run_id, error, "on_retriever_error")
+        try:
+            self._ended(run_id, error, "on_retriever_error")
+        except Exception as exc:  # telemetry never raises into the app
+            self._internal_error("on_retriever_error", exc)
