@@ -325,32 +325,41 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
+def _first_int(*values: Any) -> int | None:
+    """The first of ``values`` that is a count (an int >= 0, not a bool): one call for many."""
+    for value in values:
+        if value is None:
+            continue
+        count = value if type(value) is int and value >= 0 else _int(value)
+        if count is not None:
+            return count
+    return None
+
+
 def _take_usage(info: ResponseInfo, usage: Any) -> None:
     """Fill token counts from an OpenAI-style or LangChain-style usage mapping."""
-    usage = _mapping(usage)
     if not usage:
         return
-    inp = _int(usage.get("input_tokens"))
-    if inp is None:
-        inp = _int(usage.get("prompt_tokens"))
-    out = _int(usage.get("output_tokens"))
-    if out is None:
-        out = _int(usage.get("completion_tokens"))
+    if type(usage) is not dict:
+        usage = _mapping(usage)
+    get = usage.get
+    inp = _first_int(get("input_tokens"), get("prompt_tokens"))
+    out = _first_int(get("output_tokens"), get("completion_tokens"))
     if inp is None and out is None:
         return
     info.input_tokens, info.output_tokens = inp, out
-    details_in = _mapping(usage.get("input_token_details")) or _mapping(
-        usage.get("prompt_tokens_details")
-    )
-    cache = _int(details_in.get("cache_read"))
-    info.cache_read_tokens = cache if cache is not None else _int(details_in.get("cached_tokens"))
-    details_out = _mapping(usage.get("output_token_details")) or _mapping(
-        usage.get("completion_tokens_details")
-    )
-    reasoning = _int(details_out.get("reasoning"))
-    info.reasoning_tokens = (
-        reasoning if reasoning is not None else _int(details_out.get("reasoning_tokens"))
-    )
+    details_in = get("input_token_details") or get("prompt_tokens_details")
+    if details_in:
+        details_in = _mapping(details_in)
+        info.cache_read_tokens = _first_int(
+            details_in.get("cache_read"), details_in.get("cached_tokens")
+        )
+    details_out = get("output_token_details") or get("completion_tokens_details")
+    if details_out:
+        details_out = _mapping(details_out)
+        info.reasoning_tokens = _first_int(
+            details_out.get("reasoning"), details_out.get("reasoning_tokens")
+        )
 
 
 def _message_of(generation: Any) -> Any:
@@ -378,16 +387,12 @@ def response_info(response: Any) -> ResponseInfo:
     for generation in info.generations:
         # Exact dicts (always, from LangChain) skip the general reader and its call.
         gen_info = getattr(generation, "generation_info", None)
-        if type(gen_info) is not dict:
-            gen_info = _mapping(gen_info)
+        gen_info = gen_info if type(gen_info) is dict else _mapping(gen_info)
         # Generation has no "message": reading it through pydantic's __getattr__ would
         # raise and catch an AttributeError per run; the instance dict answers at once.
         message = _message_of(generation)
-        meta = _EMPTY
-        if message is not None:
-            meta = getattr(message, "response_metadata", None)
-            if type(meta) is not dict:
-                meta = _mapping(meta)
+        meta = _EMPTY if message is None else getattr(message, "response_metadata", None)
+        meta = meta if type(meta) is dict else _mapping(meta)
         reason = _first_text(
             gen_info.get("finish_reason"), meta.get("finish_reason"), meta.get("stop_reason")
         )
@@ -406,8 +411,8 @@ def response_info(response: Any) -> ResponseInfo:
             _take_usage(info, gen_info.get("token_usage") or gen_info.get("usage"))
         if info.input_tokens is None and info.output_tokens is None:
             _take_usage(info, meta.get("token_usage") or meta.get("usage"))
-    llm_output = _mapping(getattr(response, "llm_output", None))
-    if llm_output:
+    llm_output = getattr(response, "llm_output", None)
+    if llm_output and (llm_output := _mapping(llm_output)):
         info.response_model = info.response_model or _text(llm_output.get("model_name"))
         info.response_id = info.response_id or _text(llm_output.get("id"))
         if info.input_tokens is None and info.output_tokens is None:

@@ -238,7 +238,7 @@ class RunCore(AgentRuns, SelfReport):
     ) -> None:
         if self._declined(run_id):
             return
-        meta = metadata if isinstance(metadata, Mapping) else {}
+        meta = metadata if type(metadata) is dict or isinstance(metadata, Mapping) else {}
         request = self._requests.get(operation, serialized, kwargs.get("invocation_params"), meta)
         attrs = dict(request.attributes)  # the request is shared by the model's runs
         name = run_name(serialized, kwargs, request.model)

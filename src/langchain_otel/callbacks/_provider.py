@@ -75,7 +75,11 @@ def is_declared(serialized: Any, ls_provider: str) -> bool:
         >>> is_declared(serialized, "vllm"), is_declared(serialized, "openaicompatible")
         (True, False)
     """
-    ids = serialized.get("id") if isinstance(serialized, Mapping) else None
+    ids = (
+        serialized.get("id")
+        if type(serialized) is dict or isinstance(serialized, Mapping)
+        else None
+    )
     if not isinstance(ids, list) or len(ids) < 2 or not all(isinstance(i, str) for i in ids):
         return False
     key = tuple(ids)

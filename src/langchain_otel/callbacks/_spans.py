@@ -34,7 +34,7 @@ def run_name(serialized: Any, kwargs: Mapping[str, Any], default: str) -> str:
     name = kwargs.get("name")
     if isinstance(name, str) and name:
         return clean_text(name)
-    if isinstance(serialized, Mapping):
+    if type(serialized) is dict or isinstance(serialized, Mapping):
         name = serialized.get("name")
         if isinstance(name, str) and name:
             return clean_text(name)
@@ -67,7 +67,7 @@ def run_attributes(  # noqa: PLR0917 - the LangChain context every span carries
         clean = [clean_text(t) for t in tags if isinstance(t, str)]
         if clean:
             attrs[sc.LANGCHAIN_TAGS] = clean
-    if isinstance(metadata, Mapping) and metadata:
+    if metadata and (type(metadata) is dict or isinstance(metadata, Mapping)):
         conversation = metadata.get("conversation_id") or metadata.get("thread_id")
         if isinstance(conversation, str | int) and not isinstance(conversation, bool):
             attrs[sc.GEN_AI_CONVERSATION_ID] = clean_text(str(conversation))
