@@ -3,7 +3,11 @@
 The driver starts one worker process per candidate and talks to each over a pipe (JSON
 lines). Only one worker runs at a time: in each round, every workload is run by every
 candidate, one timed block each, in a freshly shuffled order, so whatever else the
-machine is doing hits all candidates alike. Ratios to bare are taken per round.
+machine is doing hits all candidates alike. Ratios to bare are taken per round. A
+worker freezes its heap (``gc.collect()``, ``gc.freeze()``) before its timed blocks: a
+full collection walks the whole heap (the harness, every imported module) for 50-100 ms
+and lands in one block and not another; frozen, it walks only what the blocks made.
+Young collections, which cost what each op allocates, are timed as they come.
 
 Run a worker by hand with ``python -m benchmarks.measuring CANDIDATE``.
 """
@@ -329,18 +333,23 @@ def _serve(name: str, requests: IO[str], replies: IO[str]) -> None:
                 config = installed.workload_config(workload.id)
                 sdk.tracer_provider.force_flush()
                 spans_before = sdk.exporter.count
-                elapsed = [
-                    wl.run_block(
-                        workload,
-                        models,
-                        config,
-                        request["reps"],
-                        concurrency=request["concurrency"],
-                        loop=loop,
-                        clock=CLOCKS[request.get("clock", "wall")],
-                    )
-                    for _ in range(request.get("repeats", 1))
-                ]
+                gc.collect()
+                gc.freeze()  # a full collection in a block: that block's objects, not the heap
+                try:
+                    elapsed = [
+                        wl.run_block(
+                            workload,
+                            models,
+                            config,
+                            request["reps"],
+                            concurrency=request["concurrency"],
+                            loop=loop,
+                            clock=CLOCKS[request.get("clock", "wall")],
+                        )
+                        for _ in range(request.get("repeats", 1))
+                    ]
+                finally:
+                    gc.unfreeze()
                 sdk.tracer_provider.force_flush()
                 open_runs = installed.open_runs() if installed.open_runs else None
                 reply(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import pytest
@@ -22,8 +22,8 @@ def _reset_structlog() -> Iterator[None]:
 
 
 def _configure(level: int, events: list[dict[str, Any]], *, cache: bool) -> None:
-    def keep(_: Any, __: str, event: dict[str, Any]) -> str:
-        events.append(event)
+    def keep(_: Any, __: str, event: MutableMapping[str, Any]) -> str:
+        events.append(dict(event))
         return ""
 
     structlog.configure(
