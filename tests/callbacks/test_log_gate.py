@@ -56,27 +56,18 @@ def test_an_uncached_proxy_follows_later_configuration() -> None:
     assert handler._log_gate._known == {}  # asked every time
 
 
-def test_a_cached_proxy_is_resolved_once() -> None:
+@pytest.mark.parametrize(("level", "logged"), [(logging.INFO, 2), (logging.WARNING, 0)])
+def test_a_cached_proxy_is_resolved_once(level: int, logged: int) -> None:
     """cache_logger_on_first_use: the answer is remembered, events go to that logger."""
     events: list[dict[str, Any]] = []
-    _configure(logging.INFO, events, cache=True)
+    _configure(level, events, cache=True)
     handler = OTelCallbackHandler(use_genai_prices=False)
     _run(handler)
     _run(handler)
-    assert len(_ends(events)) == 2
+    assert len(_ends(events)) == logged
     gate = handler._log_gate
-    assert gate._known == {logging.INFO: True}
-    assert type(gate.logger) is structlog.make_filtering_bound_logger(logging.INFO)
-
-
-def test_a_cached_quiet_logger_skips_the_event() -> None:
-    events: list[dict[str, Any]] = []
-    _configure(logging.WARNING, events, cache=True)
-    handler = OTelCallbackHandler(use_genai_prices=False)
-    _run(handler)
-    _run(handler)
-    assert _ends(events) == []
-    assert handler._log_gate._known == {logging.INFO: False}
+    assert gate._known == {logging.INFO: bool(logged)}
+    assert type(gate.logger) is structlog.make_filtering_bound_logger(level)
 
 
 def test_other_loggers_are_asked_every_time() -> None:

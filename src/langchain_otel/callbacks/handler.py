@@ -367,15 +367,9 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
         try:
             tool_input = inputs if inputs is not None else input_str
             self._start_step(
-                sc.RUN_TYPE_TOOL,
-                serialized,
-                tool_input,
-                run_id,
-                parent_run_id,
-                tags,
-                metadata,
-                kwargs,
-            )
+                sc.RUN_TYPE_TOOL, serialized, tool_input,
+                run_id, parent_run_id, tags, metadata, kwargs,
+            )  # fmt: skip
         except Exception as exc:  # telemetry never raises into the app
             self._internal_error("on_tool_start", exc)
 
@@ -424,15 +418,9 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
         """A retriever starts: a ``retrieval`` CLIENT span."""
         try:
             self._start_step(
-                sc.RUN_TYPE_RETRIEVER,
-                serialized,
-                query,
-                run_id,
-                parent_run_id,
-                tags,
-                metadata,
-                kwargs,
-            )
+                sc.RUN_TYPE_RETRIEVER, serialized, query,
+                run_id, parent_run_id, tags, metadata, kwargs,
+            )  # fmt: skip
         except Exception as exc:  # telemetry never raises into the app
             self._internal_error("on_retriever_start", exc)
 
