@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import functools
-import gc
 import json
 import os
 import re
@@ -42,6 +41,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.measuring import frozen_heap
 from benchmarks.workloads import WORKLOADS
 
 __all__ = ["DEFAULT_CANDIDATES", "DEFAULT_WORKLOADS", "render", "run", "summarise", "worker"]
@@ -107,10 +107,8 @@ def worker(name: str, workload_ids: list[str]) -> list[dict[str, Any]]:
         )
         block(_warmup_reps(wid))  # warm-up (not counted): caches, imports, quickening
         sdk.tracer_provider.force_flush()
-        gc.collect()
-        gc.freeze()  # full collections inside the block: each op's objects, not the heap
-        sys.call_tracing(block, (reps,))  # counted: callgrind collects inside this call
-        gc.unfreeze()
+        with frozen_heap():
+            sys.call_tracing(block, (reps,))  # counted: callgrind collects inside this call
         sdk.tracer_provider.force_flush()
         done.append({"workload": wid, "ops": reps * workload.concurrency})
     sdk.tracer_provider.shutdown()
