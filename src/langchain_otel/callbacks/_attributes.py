@@ -71,10 +71,8 @@ def _text(value: Any) -> str | None:
 def _first_text(*values: Any) -> str | None:
     """The first of ``values`` that is a non-empty string, cleaned (one call for many)."""
     for value in values:
-        if value is None:
-            continue
-        if (type(value) is str or isinstance(value, str)) and value:
-            return value if value.isascii() else clean_text(value)
+        if value is not None and (text := _text(value)) is not None:
+            return text
     return None
 
 
@@ -328,38 +326,39 @@ def _int(value: Any) -> int | None:
 def _first_int(*values: Any) -> int | None:
     """The first of ``values`` that is a count (an int >= 0, not a bool): one call for many."""
     for value in values:
-        if value is None:
-            continue
-        count = value if type(value) is int and value >= 0 else _int(value)
-        if count is not None:
+        if value is not None and (count := _int(value)) is not None:
             return count
     return None
 
 
 def _take_usage(info: ResponseInfo, usage: Any) -> None:
     """Fill token counts from an OpenAI-style or LangChain-style usage mapping."""
+    if usage is None:  # the usual case for most of the places a usage is looked for
+        return
+    usage = _mapping(usage)
     if not usage:
         return
-    if type(usage) is not dict:
-        usage = _mapping(usage)
     get = usage.get
     inp = _first_int(get("input_tokens"), get("prompt_tokens"))
     out = _first_int(get("output_tokens"), get("completion_tokens"))
     if inp is None and out is None:
         return
     info.input_tokens, info.output_tokens = inp, out
-    details_in = get("input_token_details") or get("prompt_tokens_details")
-    if details_in:
-        details_in = _mapping(details_in)
-        info.cache_read_tokens = _first_int(
-            details_in.get("cache_read"), details_in.get("cached_tokens")
-        )
-    details_out = get("output_token_details") or get("completion_tokens_details")
-    if details_out:
-        details_out = _mapping(details_out)
-        info.reasoning_tokens = _first_int(
-            details_out.get("reasoning"), details_out.get("reasoning_tokens")
-        )
+    details_in = _details(get("input_token_details"), get("prompt_tokens_details"))
+    info.cache_read_tokens = _first_int(
+        details_in.get("cache_read"), details_in.get("cached_tokens")
+    )
+    details_out = _details(get("output_token_details"), get("completion_tokens_details"))
+    info.reasoning_tokens = _first_int(
+        details_out.get("reasoning"), details_out.get("reasoning_tokens")
+    )
+
+
+def _details(langchain_style: Any, openai_style: Any) -> Mapping[str, Any]:
+    """The first non-empty mapping of token details (none: empty, without a call each)."""
+    if langchain_style is None and openai_style is None:
+        return _EMPTY
+    return _mapping(langchain_style) or _mapping(openai_style)
 
 
 def _message_of(generation: Any) -> Any:
@@ -385,14 +384,11 @@ def response_info(response: Any) -> ResponseInfo:
     if isinstance(generations, list) and generations and isinstance(generations[0], list):
         info.generations = generations[0]
     for generation in info.generations:
-        # Exact dicts (always, from LangChain) skip the general reader and its call.
-        gen_info = getattr(generation, "generation_info", None)
-        gen_info = gen_info if type(gen_info) is dict else _mapping(gen_info)
+        gen_info = _mapping(getattr(generation, "generation_info", None))
         # Generation has no "message": reading it through pydantic's __getattr__ would
         # raise and catch an AttributeError per run; the instance dict answers at once.
         message = _message_of(generation)
-        meta = _EMPTY if message is None else getattr(message, "response_metadata", None)
-        meta = meta if type(meta) is dict else _mapping(meta)
+        meta = _mapping(getattr(message, "response_metadata", None)) if message else _EMPTY
         reason = _first_text(
             gen_info.get("finish_reason"), meta.get("finish_reason"), meta.get("stop_reason")
         )
@@ -411,8 +407,8 @@ def response_info(response: Any) -> ResponseInfo:
             _take_usage(info, gen_info.get("token_usage") or gen_info.get("usage"))
         if info.input_tokens is None and info.output_tokens is None:
             _take_usage(info, meta.get("token_usage") or meta.get("usage"))
-    llm_output = getattr(response, "llm_output", None)
-    if llm_output and (llm_output := _mapping(llm_output)):
+    llm_output = _mapping(getattr(response, "llm_output", None))
+    if llm_output:
         info.response_model = info.response_model or _text(llm_output.get("model_name"))
         info.response_id = info.response_id or _text(llm_output.get("id"))
         if info.input_tokens is None and info.output_tokens is None:
