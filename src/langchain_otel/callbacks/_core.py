@@ -42,7 +42,13 @@ from langchain_otel.callbacks._errors import (
 )
 from langchain_otel.callbacks._metrics import Instruments, PointAttributes
 from langchain_otel.callbacks._reporting import SelfReport
-from langchain_otel.callbacks._runs import CLAIMS, ModelEnd, RunRegistry, RunState
+from langchain_otel.callbacks._runs import (
+    CLAIMS,
+    ModelEnd,
+    RunRegistry,
+    RunState,
+    children_context,
+)
 from langchain_otel.callbacks._spans import (
     model_end_attributes,
     retriever_attributes,
@@ -84,15 +90,7 @@ class RunCore(AgentRuns, SelfReport):
 
         The parent is looked up process-wide: it may belong to another handler.
         """
-        if parent_run_id is None:
-            return None
-        parent = CLAIMS.get(parent_run_id)
-        if parent is None:
-            return None
-        context = parent.context
-        if context is None and parent.span is not None:
-            context = parent.context = trace.set_span_in_context(parent.span)
-        return context
+        return None if parent_run_id is None else children_context(CLAIMS.get(parent_run_id))
 
     def _declined(self, run_id: Any) -> bool:
         """Another handler telemeters this run: remember it without a span, emit nothing."""
@@ -137,16 +135,12 @@ class RunCore(AgentRuns, SelfReport):
         The hot path of every run: the parent's claim gives its context and, when this
         handler owns it, its state (each look-up hashes a UUID in Python).
         """
-        context = parent = None
+        claim = parent = None
         if parent_run_id is not None:
             claim = CLAIMS.get(parent_run_id)
-            if claim is not None:
-                context = claim.context
-                if context is None and claim.span is not None:
-                    context = claim.context = trace.set_span_in_context(claim.span)
-            parent = claim if claim is not None and claim.owner is self else None
-            if parent is None:
-                parent = self._runs_get(parent_run_id)
+            owned = claim is not None and claim.owner is self
+            parent = claim if owned else self._runs_get(parent_run_id)
+        context = children_context(claim)
         start = _runs.clock()
         span = self._tracer.start_span(name, context=context, kind=kind, attributes=attributes)
         state = RunState(span, run_type, start)

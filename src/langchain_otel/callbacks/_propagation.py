@@ -50,11 +50,10 @@ from itertools import repeat
 from typing import Any
 
 from opentelemetry import context as otel_context
-from opentelemetry import trace
 from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 
 from langchain_otel.callbacks import _semconv as sc
-from langchain_otel.callbacks._runs import CLAIMS, RunState
+from langchain_otel.callbacks._runs import CLAIMS, RunState, children_context
 
 __all__ = ["SCOPE", "claim", "install", "installed", "uninstall"]
 
@@ -89,22 +88,9 @@ def _detach(token: Any) -> None:
         pass
 
 
-def _context_of(state: RunState | None) -> Any:
-    """``state``'s context (a folded run's: its ancestor's), built once; None for none.
-
-    Also its children's parent context; a folded root has none (the caller's is current).
-    """
-    if state is None:
-        return None
-    context = state.context
-    if context is None and state.span is not None:
-        context = state.context = trace.set_span_in_context(state.span)
-    return context
-
-
 def _attach(state: RunState | None) -> Any:
     """Make ``state``'s span current; the token, or None when nothing was set."""
-    context = _context_of(state)
+    context = children_context(state)
     if context is None or _get() is context:
         return None
     return _set(context)
@@ -350,7 +336,7 @@ def _wrap_astream(
             finally:
                 scope.close(reset)
             yield chunk
-            context = _context_of(scope.state)
+            context = children_context(scope.state)
             if context is None:
                 async for chunk in inner:
                     yield chunk

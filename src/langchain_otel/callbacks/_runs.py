@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Span
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from langchain_otel.callbacks._attributes import ResponseInfo
     from langchain_otel.callbacks._usage import Usage
 
-__all__ = ["CLAIMS", "ModelEnd", "RunRegistry", "RunState", "clock"]
+__all__ = ["CLAIMS", "ModelEnd", "RunRegistry", "RunState", "children_context", "clock"]
 
 CLAIMS: dict[Any, RunState] = {}
 """Process-wide: run id → the state of the one handler that telemeters the run.
@@ -109,6 +110,24 @@ class RunState:
         self.input_messages: Any = None
         self.metric_key: tuple[Any, ...] = ()
         self.metric_base: dict[str, Any] = {}
+
+
+def children_context(state: RunState | None) -> Context | None:
+    """The context ``state``'s children start under, built once; None for no state.
+
+    A kept run's span as a context; a folded run's is its nearest kept ancestor's (None
+    for a folded root: the caller's context is current).
+
+    Example:
+        >>> children_context(None) is None, children_context(RunState(None, "chain", 0.0))
+        (True, None)
+    """
+    if state is None:
+        return None
+    context = state.context
+    if context is None and state.span is not None:
+        context = state.context = trace.set_span_in_context(state.span)
+    return context
 
 
 class ModelEnd:
