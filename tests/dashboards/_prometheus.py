@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -25,12 +26,43 @@ MISSING_REASON = (
 )
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    """The kernel's range for ``bind(0)`` and outgoing connections' source ports."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
+_EPHEMERAL = _ephemeral_range()
+_handed_out: set[int] = set()
+_random = random.Random()
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nothing listens on right now, and not handed out before.
+
+    Servers get their ports before any of them starts, and a server started first opens
+    connections whose source ports come from the kernel's ephemeral range: a port picked
+    there with ``bind(0)`` could be taken by one of them before its own server binds it
+    ("address already in use"). So ports come from outside that range, where neither
+    ``bind(0)`` nor an outgoing connection lands, and never twice in one test run.
+    """
+    first, last = _EPHEMERAL
+    for _ in range(1000):
+        port = _random.randint(10000, 65535)
+        if port in _handed_out or first <= port <= last:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
         return port
+    msg = f"no free port on 127.0.0.1 in 10000-65535 outside {first}-{last}"
+    raise RuntimeError(msg)
 
 
 class PrometheusServer:
