@@ -123,17 +123,21 @@ def test_service_name_from_resource_attributes(monkeypatch: pytest.MonkeyPatch) 
         ("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318", "malformed endpoint"),
         ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "ftp://x/y", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://h:99999", "malformed port"),
-        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", "use one of: http/protobuf, grpc"),
+        (
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+            "http/thrift",
+            "use one of: http/protobuf, grpc, http/json",
+        ),
         (
             "OTEL_EXPORTER_OTLP_PROTOCOL",
             "thrift",
             "OTEL_EXPORTER_OTLP_PROTOCOL: unsupported OTLP protocol 'thrift'; "
-            "use one of: http/protobuf, grpc",
+            "use one of: http/protobuf, grpc, http/json",
         ),
         (
             "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",
-            "http/json",
-            "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: unsupported OTLP protocol 'http/json'",
+            "http/xml",
+            "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: unsupported OTLP protocol 'http/xml'",
         ),
         ("OTEL_METRIC_EXPORT_INTERVAL", "soon", "OTEL_METRIC_EXPORT_INTERVAL: 'soon' is not"),
         ("OTEL_METRIC_EXPORT_INTERVAL", "0", "positive, finite"),

@@ -15,11 +15,12 @@ The lag probe is a task that sleeps 5 ms in a loop and records how much longer t
 that each sleep took: the time the loop was busy with other callbacks.
 
 Variants (see :data:`VARIANTS`): ``bare``; ``ours-none``, ``ours-otlp``,
-``ours-embedded``: ``langchain_otel.configure(...)`` + ``instrument()`` as the docs say,
-with every exporter ``none``, OTLP/HTTP to the local sink, or the embedded default
-(JSON Lines files); ``ours-none+fastapi``: ``ours-none`` with FastAPI's own native
-telemetry left on (see :data:`FASTAPI_TELEMETRY_VARIANTS`); ``openllmetry``: the SDK
-exporting OTLP/HTTP to the sink and Traceloop's ``LangchainInstrumentor``. structlog is
+``ours-otlp-json``, ``ours-embedded``: ``langchain_otel.configure(...)`` + ``instrument()``
+as the docs say, with every exporter ``none``, OTLP/HTTP to the local sink (the default
+``http/protobuf``, or ``protocol="http/json"``), or the embedded default (JSON Lines
+files); ``ours-none+fastapi``: ``ours-none`` with FastAPI's own native telemetry left on
+(see :data:`FASTAPI_TELEMETRY_VARIANTS`); ``openllmetry``: the SDK exporting OTLP/HTTP to
+the sink and Traceloop's ``LangchainInstrumentor``. structlog is
 at WARNING in all of them.
 """
 
@@ -49,7 +50,15 @@ __all__ = [
     "setup",
 ]
 
-VARIANTS = ("bare", "ours-none", "ours-none+fastapi", "ours-otlp", "ours-embedded", "openllmetry")
+VARIANTS = (
+    "bare",
+    "ours-none",
+    "ours-none+fastapi",
+    "ours-otlp",
+    "ours-otlp-json",
+    "ours-embedded",
+    "openllmetry",
+)
 """Every variant of the service, in table order."""
 
 FASTAPI_TELEMETRY_VARIANTS = frozenset({"ours-none+fastapi"})
@@ -186,6 +195,8 @@ def setup(variant: str, *, sink_port: int | None, directory: str | None) -> Call
         langchain_otel.configure(exporter="none")
     elif variant == "ours-otlp":
         langchain_otel.configure(exporter="otlp", endpoint=endpoint)
+    elif variant == "ours-otlp-json":
+        langchain_otel.configure(exporter="otlp", endpoint=endpoint, protocol="http/json")
     elif variant == "ours-embedded":
         langchain_otel.configure(directory=directory)
     else:

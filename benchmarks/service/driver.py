@@ -41,7 +41,7 @@ __all__ = ["ROUTES", "judge", "render", "run"]
 
 ROUTES = ("invoke", "stream")
 ROOT = Path(__file__).resolve().parents[2]
-GOAL_RPS = {"ours-none": 0.8, "ours-otlp": 0.7, "ours-embedded": 0.7}
+GOAL_RPS = {"ours-none": 0.8, "ours-otlp": 0.7, "ours-otlp-json": 0.7, "ours-embedded": 0.7}
 LAG_SLACK_MS = 2.0
 LAG_RATES = {"invoke": 100.0, "stream": 20.0}
 """Fixed request rates (per second) for the below-saturation lag phase, per route.

@@ -315,7 +315,11 @@ how they combine.
 
 _SIGNALS = ("TRACES", "METRICS", "LOGS")
 _ENV_NAME = re.compile(r"(?:LANGCHAIN_)?OTEL_[A-Z0-9_]*[A-Z0-9]")
-_ENV_MODULES = ("langchain_otel.environment_variables", "langchain_otel.config")
+_ENV_MODULES = (
+    "langchain_otel.environment_variables",
+    "langchain_otel.config",
+    "langchain_otel._export._otlp_http_json",
+)
 
 
 def _rst_to_markdown(text: str) -> str:
@@ -444,7 +448,7 @@ def _environment_page() -> str | None:
                 general_name, signal = general
                 arguments = arguments or documented.get(general_name, ([], "", False))[0]
                 text = f"For {signal} only; wins over `{general_name}`. {text}".strip()
-            shown = ", ".join(f"`{argument}`" for argument in arguments) or "—"
+            shown = ", ".join(f"`{argument}`" for argument in arguments) or "none"
             lines.append(f"| `{name}` | {shown} | {_cell(text) or '—'} |")
     return "\n".join(lines) + "\n"
 

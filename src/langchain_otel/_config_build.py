@@ -42,6 +42,7 @@ from langchain_otel._export._counting import (
 )
 from langchain_otel._export._files import make_private_folder, open_private
 from langchain_otel._export._jsonl import JsonlLogExporter, JsonlMetricExporter, JsonlSpanExporter
+from langchain_otel._export._lines import LineSpanExporter
 from langchain_otel._export._otlp import otlp_exporter
 from langchain_otel._export._prepared import prepare as prepare_span
 from langchain_otel._settings import UNKNOWN_SERVICE, Settings
@@ -176,8 +177,9 @@ def build(settings: Settings) -> Providers:
 
     tracer_provider = TracerProvider(resource=resource)
     for _, span_exporter in _exporters("traces", settings, directory):
-        # The embedded files queue spans encoded as they end (see _export/_prepared.py).
-        prepare = prepare_span if isinstance(span_exporter, JsonlSpanExporter) else None
+        # The embedded files and OTLP/HTTP JSON queue spans encoded as they end (see
+        # _export/_prepared.py): both write the lines of _export/_lines.py.
+        prepare = prepare_span if isinstance(span_exporter, LineSpanExporter) else None
         counted = CountingSpanExporter(span_exporter, counter)
         tracer_provider.add_span_processor(
             CountingBatchSpanProcessor(counted, counter, prepare=prepare)

@@ -67,7 +67,11 @@ SIGNALS = ("traces", "metrics", "logs")
 
 UNKNOWN_SERVICE = "unknown_service"
 _HTTP_PATHS = {"traces": "v1/traces", "metrics": "v1/metrics", "logs": "v1/logs"}
-_DEFAULT_ENDPOINTS = {"http/protobuf": "http://localhost:4318", "grpc": "http://localhost:4317"}
+_DEFAULT_ENDPOINTS = {
+    "http/protobuf": "http://localhost:4318",
+    "http/json": "http://localhost:4318",
+    "grpc": "http://localhost:4317",
+}
 
 Resolved = Mapping[str, Any]
 """The values resolved so far (options are resolved in the order of :data:`OPTIONS`)."""
@@ -351,7 +355,7 @@ def resolve(arguments: Mapping[str, Any]) -> Settings:
         >>> resolve({"protocol": "thrift"})
         Traceback (most recent call last):
         ...
-        langchain_otel.exceptions.ConfigurationError: protocol: unsupported OTLP protocol 'thrift'; use one of: http/protobuf, grpc
+        langchain_otel.exceptions.ConfigurationError: protocol: unsupported OTLP protocol 'thrift'; use one of: http/protobuf, grpc, http/json
     """  # noqa: E501
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}

@@ -183,7 +183,8 @@ def configure(
             When no endpoint is set anywhere, the default exporter is ``jsonl``.
         directory: The embedded default's folder (``LANGCHAIN_OTEL_DIRECTORY``, default
             ``./langchain-otel-telemetry``).
-        protocol: ``http/protobuf`` (default) or ``grpc`` (``OTEL_EXPORTER_OTLP_PROTOCOL``).
+        protocol: ``http/protobuf`` (default), ``grpc`` or ``http/json``
+            (``OTEL_EXPORTER_OTLP_PROTOCOL``).
         headers: OTLP request headers (``OTEL_EXPORTER_OTLP_HEADERS``, ``k=v,k2=v2``).
         traces_exporter: Comma-separated exporters for traces (``OTEL_TRACES_EXPORTER``).
         metrics_exporter: For metrics, also ``prometheus`` (``OTEL_METRICS_EXPORTER``).

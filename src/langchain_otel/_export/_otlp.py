@@ -1,4 +1,9 @@
-"""OTLP exporters from the official packages (http/protobuf by default, grpc as an extra)."""
+"""The OTLP exporters of each protocol.
+
+``http/protobuf`` (the default) and ``grpc`` are the official packages (the ``otlp`` and
+``grpc`` extras); ``http/json`` is ours (:mod:`langchain_otel._export._otlp_http_json`),
+built on the embedded default's encoder, and needs no extra.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from langchain_otel.exceptions import MissingDependencyError
 
 __all__ = ["PROTOCOLS", "otlp_exporter"]
 
-PROTOCOLS = ("http/protobuf", "grpc")
+PROTOCOLS = ("http/protobuf", "grpc", "http/json")
 """The ``OTEL_EXPORTER_OTLP_PROTOCOL`` values we support."""
 
 _HTTP = "opentelemetry.exporter.otlp.proto.http"
@@ -23,6 +28,13 @@ _MODULES = {
     ("grpc", "logs"): (f"{_GRPC}._log_exporter", "OTLPLogExporter"),
 }
 
+_JSON = "langchain_otel._export._otlp_http_json"
+_JSON_CLASSES = {
+    "traces": "OtlpJsonSpanExporter",
+    "metrics": "OtlpJsonMetricExporter",
+    "logs": "OtlpJsonLogExporter",
+}
+
 _EXTRAS = {"http/protobuf": "otlp", "grpc": "grpc"}
 
 
@@ -34,7 +46,7 @@ def otlp_exporter(
     headers: Mapping[str, str],
     timeout: float | None,
 ) -> Any:
-    """Build the official OTLP exporter of ``signal`` for ``protocol``.
+    """Build the OTLP exporter of ``signal`` for ``protocol``.
 
     Raises:
         MissingDependencyError: The package of ``protocol`` is not installed.
@@ -45,8 +57,16 @@ def otlp_exporter(
         ...     headers={}, timeout=1.0)
         >>> type(exporter).__name__
         'OTLPSpanExporter'
+        >>> exporter = otlp_exporter(
+        ...     "logs", protocol="http/json", endpoint="http://127.0.0.1:4318/v1/logs",
+        ...     headers={}, timeout=1.0)
+        >>> type(exporter).__name__
+        'OtlpJsonLogExporter'
     """
-    module_name, class_name = _MODULES[protocol, signal]
+    if protocol == "http/json":
+        module_name, class_name = _JSON, _JSON_CLASSES[signal]
+    else:
+        module_name, class_name = _MODULES[protocol, signal]
     try:
         module = __import__(module_name, fromlist=[class_name])
     except ImportError as exc:

@@ -1,0 +1,124 @@
+"""OTLP protobuf messages as their OTLP JSON objects, and back (the official path).
+
+The OTLP JSON encoding is protobuf's JSON mapping with two changes: enums as integers and
+``traceId``/``spanId``/``parentSpanId`` as lowercase hex (protobuf's printer gives base64).
+Metrics always take this path (one export per interval); spans and log records take it
+only when the fast encoder of :mod:`langchain_otel._export._otlp_json` cannot.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
+__all__ = ["from_otlp_json", "to_otlp_json"]
+
+# Fields that carry trace/span ids (bytes in protobuf) anywhere in the three requests:
+# spans, span links, log records and metric exemplars.
+_ID_KEYS = frozenset({"traceId", "spanId", "parentSpanId"})
+
+
+def _ids_to_hex(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            key: (
+                base64.b64decode(value).hex()
+                if key in _ID_KEYS and isinstance(value, str)
+                else _ids_to_hex(value)
+            )
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_ids_to_hex(item) for item in node]
+    return node
+
+
+def _ids_to_base64(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            key: (
+                base64.b64encode(bytes.fromhex(value)).decode("ascii")
+                if key in _ID_KEYS and isinstance(value, str)
+                else _ids_to_base64(value)
+            )
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_ids_to_base64(item) for item in node]
+    return node
+
+
+def _hex_in_place(node: dict[str, Any]) -> None:
+    for key in _ID_KEYS:
+        value = node.get(key)
+        if isinstance(value, str):
+            node[key] = base64.b64decode(value).hex()
+
+
+def _fix_spans(data: dict[str, Any]) -> None:
+    for resource in data["resourceSpans"]:
+        for scope in resource.get("scopeSpans", ()):
+            for span in scope.get("spans", ()):
+                _hex_in_place(span)
+                for link in span.get("links", ()):
+                    _hex_in_place(link)
+
+
+def _fix_logs(data: dict[str, Any]) -> None:
+    for resource in data["resourceLogs"]:
+        for scope in resource.get("scopeLogs", ()):
+            for record in scope.get("logRecords", ()):
+                _hex_in_place(record)
+
+
+def _fix_metrics(data: dict[str, Any]) -> None:
+    for resource in data["resourceMetrics"]:
+        for scope in resource.get("scopeMetrics", ()):
+            for metric in scope.get("metrics", ()):
+                for kind in ("sum", "gauge", "histogram", "exponentialHistogram"):
+                    for point in metric.get(kind, {}).get("dataPoints", ()):
+                        for exemplar in point.get("exemplars", ()):
+                            _hex_in_place(exemplar)
+
+
+_FIXERS = {"resourceSpans": _fix_spans, "resourceLogs": _fix_logs, "resourceMetrics": _fix_metrics}
+
+
+def _fix_request_ids(data: dict[str, Any]) -> bool:
+    """Hex the ids of an export request where they can occur; False if not a request."""
+    for key, fix in _FIXERS.items():
+        if key in data:
+            fix(data)
+            return True
+    return False
+
+
+def to_otlp_json(message: Message) -> dict[str, Any]:
+    r"""An OTLP protobuf message as its OTLP JSON object (hex ids, integer enums).
+
+    Example:
+        >>> from opentelemetry.proto.trace.v1.trace_pb2 import Span
+        >>> span = Span(trace_id=bytes(range(16)), span_id=b"\x01" * 8, kind=3, name="x")
+        >>> to_otlp_json(span)["traceId"], to_otlp_json(span)["kind"]
+        ('000102030405060708090a0b0c0d0e0f', 3)
+    """
+    as_dict: dict[str, Any] = json_format.MessageToDict(message, use_integers_for_enums=True)
+    if _fix_request_ids(as_dict):  # the three export requests: only where ids can be
+        return as_dict
+    result: dict[str, Any] = _ids_to_hex(as_dict)  # any other message: walk it all
+    return result
+
+
+def from_otlp_json(data: dict[str, Any], message: Message) -> Message:
+    r"""Parse an OTLP JSON object (hex ids) into ``message`` and return it.
+
+    Example:
+        >>> from opentelemetry.proto.trace.v1.trace_pb2 import Span
+        >>> span = from_otlp_json({"spanId": "0101010101010101", "name": "x"}, Span())
+        >>> span.span_id
+        b'\x01\x01\x01\x01\x01\x01\x01\x01'
+    """
+    return json_format.ParseDict(_ids_to_base64(data), message)
