@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
@@ -306,3 +307,26 @@ def test_writer_reports_what_failed() -> None:
     with pytest.raises(ConnectionError, match=r"127\.0\.0\.1:9/"):
         writer.write_line(b"{}\n")
     writer.close()
+
+
+def test_the_export_itself_is_not_traced_by_the_httpx_instrumentation(
+    receiver: Receiver,
+) -> None:
+    """With opentelemetry-instrumentation-httpx on, an export makes no client span."""
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    instrumentor = HTTPXClientInstrumentor()
+    instrumentor.instrument(tracer_provider=provider)
+    try:
+        exporter = OtlpJsonSpanExporter(receiver.url("traces"))  # a client made after
+        assert exporter.export(_spans()).name == "SUCCESS"
+        httpx.get(receiver.base + "/elsewhere")  # the instrumentation does trace others
+    finally:
+        instrumentor.uninstrument()
+    assert len(receiver.requests) == 1  # the export's POST
+    (traced,) = memory.get_finished_spans()  # only the GET
+    attributes = traced.attributes or {}  # old or new HTTP semconv
+    assert attributes.get("http.request.method", attributes.get("http.method")) == "GET"

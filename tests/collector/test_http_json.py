@@ -77,9 +77,7 @@ def test_jaeger_holds_every_span_with_its_parent(sent: tuple[App, Collector, Jae
     application, _, jaeger = sent
     ours = application.spans()
     assert wait_for(lambda: jaeger.span_count(SERVICE) >= len(ours), timeout=60)
-    stored = {
-        span["spanID"]: span for trace in jaeger.traces(SERVICE) for span in trace["spans"]
-    }
+    stored = {span["spanID"]: span for trace in jaeger.traces(SERVICE) for span in trace["spans"]}
     assert len(stored) == len(ours)
     for span in ours:
         got = stored[f"{span.context.span_id:016x}"]

@@ -2,7 +2,8 @@
 
 Each case runs the same async workload (EchoLLM ``ainvoke`` with the handler, 10 at a
 time) against ``configure(exporter="otlp")`` pointed at a real loopback backend that is
-healthy, refuses connections, black-holes them, answers slowly, or answers 500 / 429.
+healthy, refuses connections, black-holes them, answers slowly, or answers 500 / 429, over
+both HTTP protocols: the official ``http/protobuf`` exporter and our ``http/json`` one.
 A ticker task measures event-loop lag. We print p50/p99 latency per case and assert only
 generous bounds: p99 within 3x (+500 ms) of the healthy case, and no loop stall of 3/4 of
 the exporter's 2 s timeout (an export on the loop would stall it that long).
@@ -34,7 +35,8 @@ BACKENDS: dict[str, Callable[[], Any]] = {
     "http_500": lambda: FaultyCollector(500),
     "http_429": lambda: FaultyCollector(429, retry_after="1"),
 }
-_healthy: dict[int, float] = {}
+PROTOCOLS = ("http/protobuf", "http/json")
+_healthy: dict[tuple[str, int], float] = {}
 
 
 @pytest.fixture(autouse=True)
@@ -66,9 +68,12 @@ async def _workload(handler: OTelCallbackHandler, runs: int) -> tuple[list[float
 
 
 @sizes(400, 5_000, "runs")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
 @pytest.mark.parametrize("backend", list(BACKENDS))
 async def test_sick_backend_never_hurts_the_app(
+    *,
     backend: str,
+    protocol: str,
     runs: int,
     request: pytest.FixtureRequest,
     caplog: pytest.LogCaptureFixture,
@@ -83,6 +88,7 @@ async def test_sick_backend_never_hurts_the_app(
         telemetry = configure(
             exporter="otlp",
             endpoint=server.endpoint,
+            protocol=protocol,
             logs_exporter="none",
             timeout=EXPORT_TIMEOUT,
             metric_export_interval=0.2,
@@ -105,7 +111,7 @@ async def test_sick_backend_never_hurts_the_app(
     drop_logs = [log for log in logs if log["event"] == "telemetry.dropped"]
     p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
     if backend == "healthy":
-        _healthy[runs] = p99
+        _healthy[protocol, runs] = p99
         assert dropped == {"traces": 0, "metrics": 0, "logs": 0}
         assert requests > 0
     sdk_queue_full = [r for r in caplog.records if "Queue full" in r.getMessage()]
@@ -117,10 +123,11 @@ async def test_sick_backend_never_hurts_the_app(
         assert sorted(log["signal"] for log in drop_logs) == sorted(
             signal for signal, count in dropped.items() if count
         )
-    healthy_p99 = _healthy.get(runs)
+    healthy_p99 = _healthy.get((protocol, runs))
     record(
         request,
         backend=backend,
+        protocol=protocol,
         runs=runs,
         p50_ms=p50 * 1e3,
         p99_ms=p99 * 1e3,

@@ -37,6 +37,7 @@ from collections.abc import Mapping
 from typing import Final
 
 import httpx
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from langchain_otel._export._lines import LineLogExporter, LineMetricExporter, LineSpanExporter
 from langchain_otel._version import __version__
@@ -210,10 +211,18 @@ class OtlpHttpJsonWriter:
         self._closed = threading.Event()
 
     def write_line(self, line: bytes) -> None:
-        """POST ``line`` (its newline dropped); raise ``ConnectionError`` if not delivered."""
+        """POST ``line`` (its newline dropped); raise ``ConnectionError`` if not delivered.
+
+        Instrumentation is suppressed meanwhile (``opentelemetry-instrumentation-httpx``
+        would otherwise trace the export itself, and export that trace in turn).
+        """
         body = line.rstrip(b"\n")
         if self._gzip:
             body = gzip.compress(body, compresslevel=6)
+        with suppress_instrumentation():
+            self._deliver(body)
+
+    def _deliver(self, body: bytes) -> None:
         deadline = time.monotonic() + self.timeout
         attempt = 0
         while True:
