@@ -112,6 +112,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--service-rounds", type=int, help="service: rounds (default 2, quick 1)")
     parser.add_argument(
+        "--service-gc-freeze",
+        action="store_true",
+        help="service: every variant calls gc.freeze() after its warm-up (a start-up knob)",
+    )
+    parser.add_argument(
         "--service-variants",
         metavar="ours-none,ours-otlp",
         help="service: only these variants (bare always runs); default all",
@@ -144,6 +149,7 @@ def _service(args: argparse.Namespace, progress: Any) -> tuple[dict[str, Any], i
         rounds=args.service_rounds,
         duration=args.service_duration,
         progress=progress,
+        gc_freeze=args.service_gc_freeze,
         **({"variants": tuple(args.service_variants.split(","))} if args.service_variants else {}),
     )
     result["loadavg_before"], result["loadavg_after"] = load, os.getloadavg()

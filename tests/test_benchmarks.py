@@ -599,6 +599,12 @@ class TestService:
         assert "`GET /invoke` at a fixed 100 req/s" in table
         row = "| ours-otlp | 100 | 40 ms | 50 ms | 0.50 / 1.60 / 4.00 ms | 90 | 2 (120 ms) |"
         assert row in table
+        assert "gc.freeze()" not in table
+        frozen = driver.render(
+            {"connections": 64, "duration_s": 15, "rounds": 2, "gc_freeze": True,
+             "summary": summary, "goals": {"invoke": goals}}
+        )  # fmt: skip
+        assert "every variant calls `gc.freeze()` after its warm-up" in frozen
 
 
 class TestInstructions:

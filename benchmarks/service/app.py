@@ -9,7 +9,10 @@ SIGTERM (then flushes its telemetry). Routes:
 - ``GET /stream``: the same chain's ``astream`` as a ``StreamingResponse``;
 - ``GET /probe``: the event-loop lag probe's figures since the last call (then reset),
   the garbage collector's time and full collections over the same span, and the
-  process's CPU seconds so far.
+  process's CPU seconds so far;
+- ``GET /freeze``: ``gc.collect()`` then ``gc.freeze()``, what a service does at the end
+  of its start-up (the driver calls it after the first warm-up with
+  ``--service-gc-freeze``): every object alive then is left out of later collections.
 
 The lag probe is a task that sleeps 5 ms in a loop and records how much longer than
 that each sleep took: the time the loop was busy with other callbacks.
@@ -30,6 +33,7 @@ import argparse
 import asyncio
 import collections
 import contextlib
+import gc
 import logging
 import os
 import socket
@@ -282,6 +286,12 @@ def build_app(
     @app.get("/probe")
     async def probe_figures() -> dict[str, Any]:
         return probe.take()
+
+    @app.get("/freeze")
+    async def freeze() -> dict[str, int]:
+        gc.collect()
+        gc.freeze()
+        return {"frozen": gc.get_freeze_count()}
 
     return app
 

@@ -130,6 +130,7 @@ def _measure_variant(
     warmup: float,
     directory: str,
     rate_duration: float,
+    gc_freeze: bool = False,
 ) -> dict[str, Any]:
     command = [sys.executable, "-m", "benchmarks.service.app", variant]
     command += [f"--sink-port={sink_port}", f"--directory={directory}"]
@@ -139,6 +140,8 @@ def _measure_variant(
         for route in ROUTES:
             url = f"http://127.0.0.1:{port}/{route}"
             run_load(url, connections=connections, duration=warmup)
+            if gc_freeze and route == ROUTES[0]:
+                _get(port, "/freeze")  # start-up and warm-up done: freeze, as a service may
             before = _get(port, "/probe")
             load = run_load(url, connections=connections, duration=duration)
             after = _get(port, "/probe")  # resets the probe: the next phase starts here
@@ -158,9 +161,14 @@ def run(
     connections: int | None = None,
     variants: tuple[str, ...] = VARIANTS,
     seed: int = 20261201,
+    gc_freeze: bool = False,
     progress: Callable[[str], None] = lambda _: None,
 ) -> dict[str, Any]:
-    """Every variant × route × round; returns the samples, summary and goals."""
+    """Every variant × route × round; returns the samples, summary and goals.
+
+    ``gc_freeze``: every variant (bare too) calls ``gc.freeze()`` after its first warm-up,
+    the start-up recipe of ``docs/performance.md``'s knobs.
+    """
     rounds = rounds or (1 if quick else 2)
     duration = duration or (2.0 if quick else 15.0)
     connections = connections or (16 if quick else 64)
@@ -190,6 +198,7 @@ def run(
                     warmup=warmup,
                     directory=directory,
                     rate_duration=rate_duration,
+                    gc_freeze=gc_freeze,
                 )
                 sink_after = _get(sink_port, "/stats")
                 exported = {
@@ -214,6 +223,7 @@ def run(
         "rounds": rounds,
         "duration_s": duration,
         "connections": connections,
+        "gc_freeze": gc_freeze,
         "variants": list(wanted),
         "samples": samples,
         "seconds": time.time() - started,
@@ -320,7 +330,13 @@ def render(result: dict[str, Any]) -> str:
     out = [
         f"Service: FastAPI on uvicorn, `prompt | EchoLLM(n=40, 20 ms + 0.5 ms/token) | parser`,"
         f" {result['connections']} connections × {result['duration_s']:g} s per route,"
-        f" {result['rounds']} round(s); ratios to bare in the same round (median).\n"
+        f" {result['rounds']} round(s); ratios to bare in the same round (median)"
+        + (
+            "; every variant calls `gc.freeze()` after its warm-up"
+            if result.get("gc_freeze")
+            else ""
+        )
+        + ".\n"
     ]
     header = "| variant | req/s | vs bare | p50 | p99 | loop lag p50 / p99 | CPU µs/req |"
     for route, by_variant in result["summary"].items():
