@@ -39,12 +39,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 import langchain_otel
 from langchain_otel._export._jsonl import JsonlSpanExporter, from_otlp_json
-from langchain_otel._export._otlp_http_json import (
-    OtlpHttpJsonWriter,
-    OtlpJsonLogExporter,
-    OtlpJsonMetricExporter,
-    OtlpJsonSpanExporter,
-)
+from langchain_otel._export._otlp_http_json import OtlpHttpJsonWriter, otlp_json_exporter
 from langchain_otel._export._prepared import prepare
 from langchain_otel.exceptions import ConfigurationError
 
@@ -69,6 +64,7 @@ class Receiver:
     port: int = 0
     requests: list[Received] = field(default_factory=list)
     script: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    payload: bytes = b"{}"
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -95,7 +91,7 @@ def receiver() -> Iterator[Receiver]:
             with state.lock:
                 state.requests.append(Received(self.path, headers, body))
             status, extra = state.answer()
-            payload = b"{}"
+            payload = state.payload
             self.send_response(status)
             for key, value in extra.items():
                 self.send_header(key, value)
@@ -131,7 +127,7 @@ def _spans(count: int = 3) -> list[ReadableSpan]:
 
 def test_spans_are_posted_as_the_official_request_in_json(receiver: Receiver) -> None:
     spans = _spans()
-    exporter = OtlpJsonSpanExporter(receiver.url("traces"), headers={"x-tenant": "a"})
+    exporter = otlp_json_exporter("traces", receiver.url("traces"), headers={"x-tenant": "a"})
     assert exporter.export(spans).name == "SUCCESS"
     (request,) = receiver.requests
     assert request.path == "/v1/traces"
@@ -145,14 +141,14 @@ def test_spans_are_posted_as_the_official_request_in_json(receiver: Receiver) ->
 def test_the_body_is_the_embedded_default_line(receiver: Receiver, tmp_path: Path) -> None:
     spans = _spans()
     JsonlSpanExporter(tmp_path / "t.jsonl").export(spans)
-    OtlpJsonSpanExporter(receiver.url("traces")).export(spans)
+    otlp_json_exporter("traces", receiver.url("traces")).export(spans)
     assert receiver.requests[0].body + b"\n" == (tmp_path / "t.jsonl").read_bytes()
 
 
 def test_prepared_and_plain_spans_go_as_one_request_per_run(receiver: Receiver) -> None:
     spans = _spans(4)
     batch: list[Any] = [prepare(spans[0]), prepare(spans[1]), spans[2], prepare(spans[3])]
-    assert OtlpJsonSpanExporter(receiver.url("traces")).export(batch).name == "SUCCESS"
+    assert otlp_json_exporter("traces", receiver.url("traces")).export(batch).name == "SUCCESS"
     assert len(receiver.requests) == 3
     got = [from_otlp_json(r.json(), ExportTraceServiceRequest()) for r in receiver.requests]
     assert got == [encode_spans(spans[:2]), encode_spans(spans[2:3]), encode_spans(spans[3:])]
@@ -160,7 +156,7 @@ def test_prepared_and_plain_spans_go_as_one_request_per_run(receiver: Receiver) 
 
 def test_gzip_compression(receiver: Receiver) -> None:
     spans = _spans()
-    OtlpJsonSpanExporter(receiver.url("traces"), compression="gzip").export(spans)
+    otlp_json_exporter("traces", receiver.url("traces"), compression="gzip").export(spans)
     (request,) = receiver.requests
     assert request.headers["content-encoding"] == "gzip"
     assert from_otlp_json(request.json(), ExportTraceServiceRequest()) == encode_spans(spans)
@@ -168,14 +164,14 @@ def test_gzip_compression(receiver: Receiver) -> None:
 
 def test_compression_from_the_variable(receiver: Receiver, monkeypatch: Any) -> None:
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "gzip")
-    OtlpJsonSpanExporter(receiver.url("traces")).export(_spans())
+    otlp_json_exporter("traces", receiver.url("traces")).export(_spans())
     assert receiver.requests[0].headers["content-encoding"] == "gzip"
 
 
 @pytest.mark.parametrize("status", [429, 502, 503, 504])
 def test_retryable_statuses_are_retried(receiver: Receiver, status: int) -> None:
     receiver.script = [(status, {"Retry-After": "0"}), (status, {"Retry-After": "0"})]
-    result = OtlpJsonSpanExporter(receiver.url("traces"), timeout=5).export(_spans())
+    result = otlp_json_exporter("traces", receiver.url("traces"), timeout=5).export(_spans())
     assert result.name == "SUCCESS"
     assert len(receiver.requests) == 3
     assert receiver.requests[0].body == receiver.requests[2].body
@@ -184,7 +180,7 @@ def test_retryable_statuses_are_retried(receiver: Receiver, status: int) -> None
 def test_retries_back_off_without_retry_after(receiver: Receiver) -> None:
     receiver.script = [(503, {})]
     started = time.monotonic()
-    result = OtlpJsonSpanExporter(receiver.url("traces"), timeout=5).export(_spans())
+    result = otlp_json_exporter("traces", receiver.url("traces"), timeout=5).export(_spans())
     assert result.name == "SUCCESS"
     assert len(receiver.requests) == 2
     assert time.monotonic() - started >= 0.8  # the first backoff: 1 s, jitter ±20%
@@ -196,7 +192,7 @@ def test_other_statuses_fail_at_once(
 ) -> None:
     receiver.script = [(status, {})]
     with caplog.at_level(logging.WARNING, "langchain_otel._export._otlp_http_json"):
-        result = OtlpJsonSpanExporter(receiver.url("traces"), timeout=5).export(_spans())
+        result = otlp_json_exporter("traces", receiver.url("traces"), timeout=5).export(_spans())
     assert result.name == "FAILURE"
     assert len(receiver.requests) == 1
     assert f"HTTP {status}" in caplog.text
@@ -205,7 +201,7 @@ def test_other_statuses_fail_at_once(
 def test_retries_stop_at_the_timeout(receiver: Receiver) -> None:
     receiver.script = [(503, {"Retry-After": "0.2"})] * 100
     started = time.monotonic()
-    result = OtlpJsonSpanExporter(receiver.url("traces"), timeout=1.0).export(_spans())
+    result = otlp_json_exporter("traces", receiver.url("traces"), timeout=1.0).export(_spans())
     elapsed = time.monotonic() - started
     assert result.name == "FAILURE"
     assert 2 <= len(receiver.requests) <= 6
@@ -215,7 +211,9 @@ def test_retries_stop_at_the_timeout(receiver: Receiver) -> None:
 def test_a_backend_that_is_down_fails_within_the_timeout() -> None:
     from tests.dashboards._prometheus import free_port
 
-    exporter = OtlpJsonSpanExporter(f"http://127.0.0.1:{free_port()}/v1/traces", timeout=0.5)
+    exporter = otlp_json_exporter(
+        "traces", f"http://127.0.0.1:{free_port()}/v1/traces", timeout=0.5
+    )
     started = time.monotonic()
     assert exporter.export(_spans()).name == "FAILURE"
     assert time.monotonic() - started < 1.5
@@ -223,7 +221,7 @@ def test_a_backend_that_is_down_fails_within_the_timeout() -> None:
 
 def test_shutdown_refuses_later_exports_and_interrupts_retries(receiver: Receiver) -> None:
     receiver.script = [(503, {"Retry-After": "30"})]
-    exporter = OtlpJsonSpanExporter(receiver.url("traces"), timeout=60)
+    exporter = otlp_json_exporter("traces", receiver.url("traces"), timeout=60)
     results: list[str] = []
     worker = threading.Thread(target=lambda: results.append(exporter.export(_spans()).name))
     worker.start()
@@ -244,14 +242,14 @@ def test_metrics_and_logs(receiver: Receiver) -> None:
     meter_provider.get_meter("test").create_counter("hits").add(3, {"k": "v"})
     data = reader.get_metrics_data()
     assert data is not None
-    assert OtlpJsonMetricExporter(receiver.url("metrics")).export(data).name == "SUCCESS"
+    assert otlp_json_exporter("metrics", receiver.url("metrics")).export(data).name == "SUCCESS"
 
     memory = InMemoryLogRecordExporter()
     logger_provider = LoggerProvider()
     logger_provider.add_log_record_processor(SimpleLogRecordProcessor(memory))
     logger_provider.get_logger("test").emit(body="hello", attributes={"a": 1})
     records = list(memory.get_finished_logs())
-    assert OtlpJsonLogExporter(receiver.url("logs")).export(records).name == "SUCCESS"
+    assert otlp_json_exporter("logs", receiver.url("logs")).export(records).name == "SUCCESS"
 
     metrics, logs = receiver.requests
     assert metrics.path == "/v1/metrics"
@@ -321,7 +319,7 @@ def test_the_export_itself_is_not_traced_by_the_httpx_instrumentation(
     instrumentor = HTTPXClientInstrumentor()
     instrumentor.instrument(tracer_provider=provider)
     try:
-        exporter = OtlpJsonSpanExporter(receiver.url("traces"))  # a client made after
+        exporter = otlp_json_exporter("traces", receiver.url("traces"))  # a client made after
         assert exporter.export(_spans()).name == "SUCCESS"
         httpx.get(receiver.base + "/elsewhere")  # the instrumentation does trace others
     finally:
@@ -330,3 +328,26 @@ def test_the_export_itself_is_not_traced_by_the_httpx_instrumentation(
     (traced,) = memory.get_finished_spans()  # only the GET
     attributes = traced.attributes or {}  # old or new HTTP semconv
     assert attributes.get("http.request.method", attributes.get("http.method")) == "GET"
+
+
+@pytest.mark.parametrize(
+    ("payload", "logged"),
+    [
+        (b'{"partialSuccess":{}}', None),  # what a Collector answers when it took everything
+        (b'{"partialSuccess":{"rejectedSpans":"2","errorMessage":"too old"}}', "2 item(s)"),
+        (b"not json, partialSuccess", None),
+    ],
+)
+def test_partial_success_is_logged_only_when_something_was_rejected(
+    receiver: Receiver, caplog: pytest.LogCaptureFixture, payload: bytes, logged: str | None
+) -> None:
+    receiver.payload = payload
+    with caplog.at_level(logging.WARNING, "langchain_otel._export._otlp_http_json"):
+        result = otlp_json_exporter("traces", receiver.url("traces")).export(_spans())
+    assert result.name == "SUCCESS"
+    assert len(receiver.requests) == 1  # never retried
+    if logged is None:
+        assert caplog.records == []
+    else:
+        assert logged in caplog.text
+        assert "too old" in caplog.text

@@ -11,6 +11,7 @@ with its trace id, and the app must have dropped nothing.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,9 +28,22 @@ REQUESTS = 12
 SERVICE = "langchain-otel-json"
 
 
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+EXPORTER_LOG = _Records()
+
+
 @pytest.fixture(scope="module")
 def sent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[App, Collector, Jaeger]]:
     """Jaeger and a Collector; the app's requests over http/json, shut down (all flushed)."""
+    logging.getLogger("langchain_otel._export._otlp_http_json").addHandler(EXPORTER_LOG)
     jaeger = Jaeger(tmp_path_factory.mktemp("jaeger"))
     jaeger.start()
     collector = Collector(
@@ -49,6 +63,7 @@ def sent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[App, Collec
             application.telemetry.shutdown()
             yield application, collector, jaeger
     finally:
+        logging.getLogger("langchain_otel._export._otlp_http_json").removeHandler(EXPORTER_LOG)
         collector.stop()
         jaeger.stop()
 
@@ -57,6 +72,8 @@ def test_nothing_raised_nothing_dropped(sent: tuple[App, Collector, Jaeger]) -> 
     application, _, _ = sent
     assert application.errors == []
     assert application.telemetry.dropped == {"traces": 0, "metrics": 0, "logs": 0}
+    # the Collector answers {"partialSuccess":{}}: nothing rejected, nothing logged
+    assert [r.getMessage() for r in EXPORTER_LOG.records] == []
 
 
 def test_the_collector_accepted_every_signal(sent: tuple[App, Collector, Jaeger]) -> None:

@@ -28,9 +28,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
-from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
-from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 from opentelemetry.sdk.metrics.export import (
@@ -42,7 +39,7 @@ from opentelemetry.sdk.metrics.export import (
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from langchain_otel._export._official_json import to_otlp_json
+from langchain_otel._export._official_json import logs_request, metrics_request, spans_request
 from langchain_otel._export._otlp_json import logs_to_otlp_json, spans_to_otlp_json
 from langchain_otel._export._prepared import ENCODER, batch_lines
 
@@ -75,19 +72,19 @@ def _line(request: dict[str, Any]) -> bytes:
 
 
 def _fast_or_official(
-    fast: Callable[[_Batch], dict[str, Any]], official: Callable[[_Batch], Any]
+    fast: Callable[[_Batch], dict[str, Any]], official: Callable[[_Batch], dict[str, Any]]
 ) -> Callable[[_Batch], bytes]:
     def encode(batch: _Batch) -> bytes:
         try:
             return _line(fast(batch))
         except Exception:
-            return _line(to_otlp_json(official(batch)))
+            return _line(official(batch))
 
     return encode
 
 
-_span_line = _fast_or_official(spans_to_otlp_json, encode_spans)
-log_lines = _fast_or_official(logs_to_otlp_json, encode_logs)
+_span_line = _fast_or_official(spans_to_otlp_json, spans_request)
+log_lines = _fast_or_official(logs_to_otlp_json, logs_request)
 """The line of a batch of log records (nothing for none)."""
 
 
@@ -98,7 +95,7 @@ def span_lines(batch: Sequence[Any]) -> bytes:
 
 def metric_lines(metrics_data: MetricsData) -> bytes:
     """The line of one metrics collection (nothing when nothing was recorded)."""
-    return _line(to_otlp_json(encode_metrics(metrics_data)))
+    return _line(metrics_request(metrics_data))
 
 
 class _LineSink:

@@ -28,13 +28,6 @@ _MODULES = {
     ("grpc", "logs"): (f"{_GRPC}._log_exporter", "OTLPLogExporter"),
 }
 
-_JSON = "langchain_otel._export._otlp_http_json"
-_JSON_CLASSES = {
-    "traces": "OtlpJsonSpanExporter",
-    "metrics": "OtlpJsonMetricExporter",
-    "logs": "OtlpJsonLogExporter",
-}
-
 _EXTRAS = {"http/protobuf": "otlp", "grpc": "grpc"}
 
 
@@ -61,12 +54,15 @@ def otlp_exporter(
         ...     "logs", protocol="http/json", endpoint="http://127.0.0.1:4318/v1/logs",
         ...     headers={}, timeout=1.0)
         >>> type(exporter).__name__
-        'OtlpJsonLogExporter'
+        'LineLogExporter'
     """
     if protocol == "http/json":
-        module_name, class_name = _JSON, _JSON_CLASSES[signal]
-    else:
-        module_name, class_name = _MODULES[protocol, signal]
+        from langchain_otel._export._otlp_http_json import (  # noqa: PLC0415 - as the official ones: when used
+            otlp_json_exporter,
+        )
+
+        return otlp_json_exporter(signal, endpoint, headers=headers, timeout=timeout)
+    module_name, class_name = _MODULES[protocol, signal]
     try:
         module = __import__(module_name, fromlist=[class_name])
     except ImportError as exc:

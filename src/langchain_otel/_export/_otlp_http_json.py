@@ -50,9 +50,7 @@ __all__ = [
     "OTEL_EXPORTER_OTLP_CLIENT_KEY",
     "OTEL_EXPORTER_OTLP_COMPRESSION",
     "OtlpHttpJsonWriter",
-    "OtlpJsonLogExporter",
-    "OtlpJsonMetricExporter",
-    "OtlpJsonSpanExporter",
+    "otlp_json_exporter",
 ]
 
 DEFAULT_TIMEOUT = 10.0
@@ -253,14 +251,25 @@ class OtlpHttpJsonWriter:
         raise ConnectionError(f"{self.endpoint}: {error}")
 
     def _partial(self, response: httpx.Response) -> None:
-        """Log a partial success (items the backend rejected); it is not retried."""
+        """Log a partial success (items the backend rejected); it is not retried.
+
+        A Collector answers ``{"partialSuccess":{}}`` when it took everything: not logged.
+        """
         if b"partialSuccess" not in response.content:
             return
-        _logger.warning(
-            "OTLP/HTTP JSON export to %s partly rejected: %s",
-            self.endpoint,
-            response.text[:500],
-        )
+        try:
+            partial = response.json()["partialSuccess"]
+            rejected = sum(int(v) for k, v in partial.items() if k.startswith("rejected"))
+            message = str(partial.get("errorMessage") or "")
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return  # not the response the specification defines: nothing to report
+        if rejected or message:
+            _logger.warning(
+                "OTLP/HTTP JSON export to %s partly rejected: %d item(s) rejected; %s",
+                self.endpoint,
+                rejected,
+                message or "no message",
+            )
 
     def close(self) -> None:
         """Stop retrying and close the connections."""
@@ -268,77 +277,35 @@ class OtlpHttpJsonWriter:
         self._client.close()
 
 
-class OtlpJsonSpanExporter(LineSpanExporter):
-    """Export spans over OTLP/HTTP JSON to ``endpoint`` (``.../v1/traces``).
+_EXPORTERS: dict[str, type[LineSpanExporter | LineMetricExporter | LineLogExporter]] = {
+    "traces": LineSpanExporter,
+    "metrics": LineMetricExporter,
+    "logs": LineLogExporter,
+}
 
-    Arguments as :class:`OtlpHttpJsonWriter`'s.
+
+def otlp_json_exporter(
+    signal: str,
+    endpoint: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+    compression: str | None = None,
+) -> LineSpanExporter | LineMetricExporter | LineLogExporter:
+    """The OTLP/HTTP JSON exporter of ``signal`` (``traces``, ``metrics`` or ``logs``).
+
+    Arguments as :class:`OtlpHttpJsonWriter`'s; metrics are cumulative.
+
+    Raises:
+        ConfigurationError: A compression, timeout or certificate variable is invalid.
 
     Example:
-        >>> exporter = OtlpJsonSpanExporter("http://127.0.0.1:4318/v1/traces")
+        >>> exporter = otlp_json_exporter("traces", "http://127.0.0.1:4318/v1/traces")
         >>> exporter.export([]).name  # nothing to send
         'SUCCESS'
         >>> exporter.shutdown()
     """
-
-    def __init__(
-        self,
-        endpoint: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
-        compression: str | None = None,
-    ) -> None:
-        writer = OtlpHttpJsonWriter(
-            endpoint, headers=headers, timeout=timeout, compression=compression, signal="traces"
-        )
-        super().__init__(writer)
-
-
-class OtlpJsonMetricExporter(LineMetricExporter):
-    """Export metrics over OTLP/HTTP JSON to ``endpoint`` (``.../v1/metrics``), cumulative.
-
-    Arguments as :class:`OtlpHttpJsonWriter`'s.
-
-    Example:
-        >>> exporter = OtlpJsonMetricExporter("http://127.0.0.1:4318/v1/metrics")
-        >>> exporter.shutdown()
-    """
-
-    def __init__(
-        self,
-        endpoint: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
-        compression: str | None = None,
-    ) -> None:
-        writer = OtlpHttpJsonWriter(
-            endpoint, headers=headers, timeout=timeout, compression=compression, signal="metrics"
-        )
-        super().__init__(writer)
-
-
-class OtlpJsonLogExporter(LineLogExporter):
-    """Export log records over OTLP/HTTP JSON to ``endpoint`` (``.../v1/logs``).
-
-    Arguments as :class:`OtlpHttpJsonWriter`'s.
-
-    Example:
-        >>> exporter = OtlpJsonLogExporter("http://127.0.0.1:4318/v1/logs")
-        >>> exporter.export([]).name
-        'SUCCESS'
-        >>> exporter.shutdown()
-    """
-
-    def __init__(
-        self,
-        endpoint: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
-        compression: str | None = None,
-    ) -> None:
-        writer = OtlpHttpJsonWriter(
-            endpoint, headers=headers, timeout=timeout, compression=compression, signal="logs"
-        )
-        super().__init__(writer)
+    writer = OtlpHttpJsonWriter(
+        endpoint, headers=headers, timeout=timeout, compression=compression, signal=signal
+    )
+    return _EXPORTERS[signal](writer)
