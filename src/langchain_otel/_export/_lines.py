@@ -66,36 +66,36 @@ class LineWriter(Protocol):
         """Release what the writer holds; later lines are refused by the exporter."""
 
 
-def _line(request: dict[str, Any]) -> bytes:
-    """One request as its JSON line; nothing for an empty request (nothing recorded yet)."""
-    return (ENCODER.encode(request) + "\n").encode() if request else b""
+def _lines(request: dict[str, Any]) -> list[bytes]:
+    """One request as its JSON line; no line for an empty request (nothing recorded yet)."""
+    return [(ENCODER.encode(request) + "\n").encode()] if request else []
 
 
 def _fast_or_official(
     fast: Callable[[_Batch], dict[str, Any]], official: Callable[[_Batch], dict[str, Any]]
-) -> Callable[[_Batch], bytes]:
-    def encode(batch: _Batch) -> bytes:
+) -> Callable[[_Batch], list[bytes]]:
+    def encode(batch: _Batch) -> list[bytes]:
         try:
-            return _line(fast(batch))
+            return _lines(fast(batch))
         except Exception:
-            return _line(official(batch))
+            return _lines(official(batch))
 
     return encode
 
 
-_span_line = _fast_or_official(spans_to_otlp_json, spans_request)
+_plain_span_lines = _fast_or_official(spans_to_otlp_json, spans_request)
 log_lines = _fast_or_official(logs_to_otlp_json, logs_request)
-"""The line of a batch of log records (nothing for none)."""
+"""The line of a batch of log records (none for no records)."""
 
 
-def span_lines(batch: Sequence[Any]) -> bytes:
-    """The line(s) of a batch of spans, SDK spans or prepared ones (one line per run)."""
-    return batch_lines(batch, _span_line)
+def span_lines(batch: Sequence[Any]) -> list[bytes]:
+    """The lines of a batch of spans, SDK spans or prepared ones (one line per run)."""
+    return batch_lines(batch, _plain_span_lines)
 
 
-def metric_lines(metrics_data: MetricsData) -> bytes:
-    """The line of one metrics collection (nothing when nothing was recorded)."""
-    return _line(metrics_request(metrics_data))
+def metric_lines(metrics_data: MetricsData) -> list[bytes]:
+    """The line of one metrics collection (none when nothing was recorded)."""
+    return _lines(metrics_request(metrics_data))
 
 
 class _LineSink:
@@ -107,17 +107,13 @@ class _LineSink:
         self._writer = writer
         self.closed = False
 
-    def append(self, encode: Callable[[_Batch], bytes], batch: _Batch) -> bool:
-        """Write ``encode(batch)`` line by line (none for an empty request); False on failure."""
+    def append(self, encode: Callable[[_Batch], list[bytes]], batch: _Batch) -> bool:
+        """Write the lines of ``encode(batch)`` (none for an empty request); False on failure."""
         if self.closed:
             return False
         try:
-            lines = encode(batch)
-            if lines.count(b"\n") > 1:  # a batch mixing prepared and plain spans
-                for line in lines.splitlines(keepends=True):
-                    self._writer.write_line(line)
-            elif lines:
-                self._writer.write_line(lines)
+            for line in encode(batch):
+                self._writer.write_line(line)
         except (OSError, ValueError, TypeError):
             return False
         return True

@@ -12,7 +12,7 @@ every full garbage collection (``docs/performance.md``).
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -34,41 +34,35 @@ __all__ = [
 _ID_KEYS = frozenset({"traceId", "spanId", "parentSpanId"})
 
 
-def _ids_to_hex(node: Any) -> Any:
+def _map_ids(node: Any, convert: Callable[[str], str]) -> Any:
+    """``node`` with every id string (a ``_ID_KEYS`` value) replaced by ``convert(id)``."""
     if isinstance(node, dict):
         return {
             key: (
-                base64.b64decode(value).hex()
+                convert(value)
                 if key in _ID_KEYS and isinstance(value, str)
-                else _ids_to_hex(value)
+                else _map_ids(value, convert)
             )
             for key, value in node.items()
         }
     if isinstance(node, list):
-        return [_ids_to_hex(item) for item in node]
+        return [_map_ids(item, convert) for item in node]
     return node
 
 
-def _ids_to_base64(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {
-            key: (
-                base64.b64encode(bytes.fromhex(value)).decode("ascii")
-                if key in _ID_KEYS and isinstance(value, str)
-                else _ids_to_base64(value)
-            )
-            for key, value in node.items()
-        }
-    if isinstance(node, list):
-        return [_ids_to_base64(item) for item in node]
-    return node
+def _base64_to_hex(value: str) -> str:
+    return base64.b64decode(value).hex()
+
+
+def _hex_to_base64(value: str) -> str:
+    return base64.b64encode(bytes.fromhex(value)).decode("ascii")
 
 
 def _hex_in_place(node: dict[str, Any]) -> None:
     for key in _ID_KEYS:
         value = node.get(key)
         if isinstance(value, str):
-            node[key] = base64.b64decode(value).hex()
+            node[key] = _base64_to_hex(value)
 
 
 def _fix_spans(data: dict[str, Any]) -> None:
@@ -123,7 +117,7 @@ def to_otlp_json(message: Message) -> dict[str, Any]:
     as_dict: dict[str, Any] = json_format.MessageToDict(message, use_integers_for_enums=True)
     if _fix_request_ids(as_dict):  # the three export requests: only where ids can be
         return as_dict
-    result: dict[str, Any] = _ids_to_hex(as_dict)  # any other message: walk it all
+    result: dict[str, Any] = _map_ids(as_dict, _base64_to_hex)  # any other message: walk it all
     return result
 
 
@@ -138,7 +132,7 @@ def from_otlp_json(data: dict[str, Any], message: Message) -> Message:
     """
     from google.protobuf import json_format  # noqa: PLC0415 - on first use (module doc)
 
-    return json_format.ParseDict(_ids_to_base64(data), message)
+    return json_format.ParseDict(_map_ids(data, _hex_to_base64), message)
 
 
 def spans_request(spans: Sequence[ReadableSpan]) -> dict[str, Any]:

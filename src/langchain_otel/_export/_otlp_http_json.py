@@ -40,6 +40,7 @@ import httpx
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from langchain_otel._export._lines import LineLogExporter, LineMetricExporter, LineSpanExporter
+from langchain_otel._settings_parsers import parse_seconds
 from langchain_otel._version import __version__
 from langchain_otel.exceptions import ConfigurationError
 
@@ -121,15 +122,7 @@ def _timeout(value: float | None, signal: str) -> float:
     raw = _read("OTEL_EXPORTER_OTLP_TIMEOUT", f"OTEL_EXPORTER_OTLP_{signal}_TIMEOUT")
     if raw is None:
         return DEFAULT_TIMEOUT
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = -1.0
-    if not seconds > 0:
-        raise ConfigurationError(
-            f"OTEL_EXPORTER_OTLP_TIMEOUT: {raw!r} is not a number of seconds > 0"
-        )
-    return seconds
+    return parse_seconds(raw, "OTEL_EXPORTER_OTLP_TIMEOUT")  # as the `timeout` setting
 
 
 def _tls(signal: str) -> ssl.SSLContext | bool:

@@ -121,17 +121,20 @@ def split_batch(batch: Sequence[Any]) -> list[tuple[bool, list[Any]]]:
     return runs
 
 
-def batch_lines(batch: Sequence[Any], plain_line: Callable[[Sequence[Any]], bytes]) -> bytes:
-    """A batch's line(s): prepared spans stitched, plain spans through ``plain_line``.
+def batch_lines(
+    batch: Sequence[Any], plain_lines: Callable[[Sequence[Any]], list[bytes]]
+) -> list[bytes]:
+    """A batch's lines: prepared spans stitched, plain spans through ``plain_lines``.
 
-    A batch that mixes them is written as one line per run of each.
+    A batch that mixes them gives one line per run of each.
 
     Example:
-        >>> batch_lines([], lambda spans: b"")
-        b''
+        >>> batch_lines([], lambda spans: [])
+        []
     """
     if not any(type(item) is PreparedSpan for item in batch):
-        return plain_line(batch)
-    return b"".join(
-        prepared_line(run) if prepared else plain_line(run) for prepared, run in split_batch(batch)
-    )
+        return plain_lines(batch)
+    lines: list[bytes] = []
+    for prepared, run in split_batch(batch):
+        lines += [prepared_line(run)] if prepared else plain_lines(run)
+    return lines
