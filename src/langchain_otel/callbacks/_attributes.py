@@ -9,7 +9,7 @@ Every reader tolerates missing keys and odd types: garbage in, fewer attributes 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -113,7 +113,16 @@ def server_of(url: str) -> tuple[str, int] | None:
 class ModelRequest:
     """What a model run's start tells us: its span attributes and metric identity."""
 
-    __slots__ = ("attributes", "model", "operation", "provider", "server")
+    __slots__ = (
+        "attributes",
+        "model",
+        "operation",
+        "points",
+        "provider",
+        "run_name",
+        "server",
+        "span_name",
+    )
 
     def __init__(
         self,
@@ -128,6 +137,12 @@ class ModelRequest:
         self.provider = provider
         self.model = model
         self.server = server
+        self.span_name = f"{operation} {model}"
+        # Filled by the run core on the first run (shared by the runs of a cached request):
+        self.points: tuple[tuple[Any, ...], dict[str, Any]] | None = None
+        """The metric identity key and the attributes every point of this model carries."""
+        self.run_name: str | None = None
+        """The name of a run given no ``name``: the serialized name or class, or the model."""
 
 
 def _provider_name(ls_provider: Any, llm_type: str | None, serialized: Any) -> str:
@@ -216,6 +231,27 @@ _MAX_CACHED_REQUESTS = 512
 _LS_KEYS = ("ls_provider", "ls_model_name", "ls_max_tokens", "ls_temperature", "ls_stop")
 
 
+def _listless_key(
+    serialized_id: int, operation: str, params: dict[str, Any], metadata: Mapping[str, Any]
+) -> tuple[Any, ...] | None:
+    """A request's cache key with list values as tuples; None: uncacheable.
+
+    A value that stays unhashable (a dict, a list of tool schemas) makes the request
+    uncacheable, cheaper than walking a large structure on every run.
+    """
+    try:
+        key = (
+            serialized_id,
+            operation,
+            tuple([(k, tuple(v) if type(v) is list else v) for k, v in params.items()]),
+            tuple([tuple(v) if type(v := metadata.get(k)) is list else v for k in _LS_KEYS]),
+        )
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
 class RequestCache:
     """:func:`model_request` results, per model instance and request content (bounded).
 
@@ -252,27 +288,20 @@ class RequestCache:
         """The (shared, read-only) request of a model run start."""
         key = None
         if type(invocation_params) is dict:
+            # The usual request holds only hashable values: its key is built in C (no
+            # Python-level step per value). A list (of stop sequences, mostly) makes
+            # hashing it fail; the key is then rebuilt with lists as tuples.
+            key = (
+                id(serialized),
+                operation,
+                tuple(invocation_params.items()),
+                tuple(map(metadata.get, _LS_KEYS)),
+            )
             try:
-                key = (
-                    id(serialized),
-                    operation,
-                    # A list (of stop sequences, mostly) as a tuple; a value that stays
-                    # unhashable (a dict, a list of tool schemas) makes the request
-                    # uncacheable, cheaper than walking a large structure on every run.
-                    # Inline: a Python call per value would be most of the key's cost.
-                    tuple(
-                        [
-                            (k, tuple(v) if type(v) is list else v)
-                            for k, v in invocation_params.items()
-                        ]
-                    ),
-                    tuple(
-                        [tuple(v) if type(v := metadata.get(k)) is list else v for k in _LS_KEYS]
-                    ),
-                )
                 entry = self._entries.get(key)
-            except TypeError:  # an unhashable value: build it every time
-                key = entry = None
+            except TypeError:
+                key = _listless_key(id(serialized), operation, invocation_params, metadata)
+                entry = None if key is None else self._entries.get(key)
             if entry is not None and entry[0] is serialized:
                 return entry[1]
         request = model_request(operation, serialized, invocation_params, metadata)
@@ -300,12 +329,12 @@ class ResponseInfo:
     def __init__(self) -> None:
         self.response_model: str | None = None
         self.response_id: str | None = None
-        self.finish_reasons: list[str] = []
+        self.finish_reasons: Sequence[str] = ()  # a list once a reason is found
         self.input_tokens: int | None = None
         self.output_tokens: int | None = None
         self.cache_read_tokens: int | None = None
         self.reasoning_tokens: int | None = None
-        self.generations: list[Any] = []
+        self.generations: Sequence[Any] = ()
 
     def output_text_length(self) -> int:
         """Characters of every generation's text (for counted usage)."""
@@ -335,37 +364,76 @@ def _take_usage(info: ResponseInfo, usage: Any) -> None:
     """Fill token counts from an OpenAI-style or LangChain-style usage mapping."""
     if usage is None:  # the usual case for most of the places a usage is looked for
         return
-    usage = _mapping(usage)
+    if type(usage) is not dict:
+        usage = _mapping(usage)
     if not usage:
         return
     get = usage.get
-    inp = _first_int(get("input_tokens"), get("prompt_tokens"))
-    out = _first_int(get("output_tokens"), get("completion_tokens"))
-    if inp is None and out is None:
-        return
+    inp = get("input_tokens")
+    if inp is None:
+        inp = get("prompt_tokens")
+    out = get("output_tokens")
+    if out is None:
+        out = get("completion_tokens")
+    # Two plain counts, the usual case, need no check per key.
+    if type(inp) is not int or type(out) is not int or inp < 0 or out < 0:
+        inp = _first_int(get("input_tokens"), get("prompt_tokens"))
+        out = _first_int(get("output_tokens"), get("completion_tokens"))
+        if inp is None and out is None:
+            return
     info.input_tokens, info.output_tokens = inp, out
-    details_in = _details(get("input_token_details"), get("prompt_tokens_details"))
-    info.cache_read_tokens = _first_int(
-        details_in.get("cache_read"), details_in.get("cached_tokens")
-    )
-    details_out = _details(get("output_token_details"), get("completion_tokens_details"))
-    info.reasoning_tokens = _first_int(
-        details_out.get("reasoning"), details_out.get("reasoning_tokens")
-    )
+    langchain_style, openai_style = get("input_token_details"), get("prompt_tokens_details")
+    if langchain_style or openai_style:
+        details = _mapping(langchain_style) or _mapping(openai_style)
+        info.cache_read_tokens = _first_int(details.get("cache_read"), details.get("cached_tokens"))
+    langchain_style, openai_style = get("output_token_details"), get("completion_tokens_details")
+    if langchain_style or openai_style:
+        details = _mapping(langchain_style) or _mapping(openai_style)
+        info.reasoning_tokens = _first_int(
+            details.get("reasoning"), details.get("reasoning_tokens")
+        )
 
 
-def _details(langchain_style: Any, openai_style: Any) -> Mapping[str, Any]:
-    """The first non-empty mapping of token details (none: empty, without a call each)."""
-    if langchain_style is None and openai_style is None:
-        return _EMPTY
-    return _mapping(langchain_style) or _mapping(openai_style)
-
-
-def _message_of(generation: Any) -> Any:
-    fields = getattr(generation, "__dict__", None)
+def _read_generation(info: ResponseInfo, generation: Any) -> None:  # noqa: PLR0912 - one pass
+    """Finish reason, model, id and usage of one generation (the first ones found win)."""
+    fields = getattr(generation, "__dict__", None)  # a pydantic model's field values
     if type(fields) is dict:
-        return fields.get("message")
-    return getattr(generation, "message", None)
+        gen_info = fields.get("generation_info")
+        # Generation has no "message": reading it through pydantic's __getattr__ would
+        # raise and catch an AttributeError per run; the instance dict answers at once.
+        message = fields.get("message")
+    else:
+        gen_info = getattr(generation, "generation_info", None)
+        message = getattr(generation, "message", None)
+    if type(gen_info) is not dict:
+        gen_info = _mapping(gen_info)
+    meta = _mapping(getattr(message, "response_metadata", None)) if message else _EMPTY
+    mget, gget = meta.get, gen_info.get
+    reason = gget("finish_reason") or mget("finish_reason") or mget("stop_reason")
+    # Each value is the first truthy one, kept when it is clean text (the usual case);
+    # else _first_text finds the first text among the candidates, cleaned.
+    if reason:
+        if type(reason) is not str or not reason.isascii():
+            reason = _first_text(reason, mget("finish_reason"), mget("stop_reason"))
+        if reason:
+            info.finish_reasons = [*info.finish_reasons, reason]
+    if info.response_model is None:
+        model = mget("model_name") or mget("model") or gget("model_name") or gget("model")
+        if model and (type(model) is not str or not model.isascii()):
+            model = _first_text(model, mget("model"), gget("model_name"), gget("model"))
+        info.response_model = model or None
+    if info.response_id is None:
+        response_id = mget("id") or gget("id")
+        if response_id and (type(response_id) is not str or not response_id.isascii()):
+            response_id = _first_text(response_id, gget("id"))
+        info.response_id = response_id or None
+    # The first usage found: the message's, the generation info's, the metadata's.
+    if info.input_tokens is None and info.output_tokens is None and message is not None:
+        _take_usage(info, getattr(message, "usage_metadata", None))
+    if info.input_tokens is None and info.output_tokens is None and gen_info:
+        _take_usage(info, gget("token_usage") or gget("usage"))
+    if info.input_tokens is None and info.output_tokens is None and meta:
+        _take_usage(info, mget("token_usage") or mget("usage"))
 
 
 def response_info(response: Any) -> ResponseInfo:
@@ -384,31 +452,10 @@ def response_info(response: Any) -> ResponseInfo:
     if isinstance(generations, list) and generations and isinstance(generations[0], list):
         info.generations = generations[0]
     for generation in info.generations:
-        gen_info = _mapping(getattr(generation, "generation_info", None))
-        # Generation has no "message": reading it through pydantic's __getattr__ would
-        # raise and catch an AttributeError per run; the instance dict answers at once.
-        message = _message_of(generation)
-        meta = _mapping(getattr(message, "response_metadata", None)) if message else _EMPTY
-        reason = _first_text(
-            gen_info.get("finish_reason"), meta.get("finish_reason"), meta.get("stop_reason")
-        )
-        if reason:
-            info.finish_reasons.append(reason)
-        if info.response_model is None:
-            info.response_model = _first_text(
-                meta.get("model_name"), meta.get("model"),
-                gen_info.get("model_name"), gen_info.get("model"),
-            )  # fmt: skip
-        if info.response_id is None:
-            info.response_id = _first_text(meta.get("id"), gen_info.get("id"))
-        if message is not None and info.input_tokens is None and info.output_tokens is None:
-            _take_usage(info, getattr(message, "usage_metadata", None))
-        if info.input_tokens is None and info.output_tokens is None:
-            _take_usage(info, gen_info.get("token_usage") or gen_info.get("usage"))
-        if info.input_tokens is None and info.output_tokens is None:
-            _take_usage(info, meta.get("token_usage") or meta.get("usage"))
-    llm_output = _mapping(getattr(response, "llm_output", None))
+        _read_generation(info, generation)
+    llm_output = getattr(response, "llm_output", None)
     if llm_output:
+        llm_output = _mapping(llm_output)
         info.response_model = info.response_model or _text(llm_output.get("model_name"))
         info.response_id = info.response_id or _text(llm_output.get("id"))
         if info.input_tokens is None and info.output_tokens is None:

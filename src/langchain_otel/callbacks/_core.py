@@ -56,11 +56,12 @@ from langchain_otel.callbacks._spans import (
     run_name,
     tool_attributes,
 )
-from langchain_otel.callbacks._usage import resolve_usage
+from langchain_otel.callbacks._usage import Usage, resolve_usage
 
 __all__ = ["RunCore"]
 
 _NO_RESPONSE = ResponseInfo()
+_NO_KWARGS: Mapping[str, Any] = {}
 
 
 class RunCore(AgentRuns, SelfReport):
@@ -140,7 +141,7 @@ class RunCore(AgentRuns, SelfReport):
             claim = CLAIMS.get(parent_run_id)
             owned = claim is not None and claim.owner is self
             parent = claim if owned else self._runs_get(parent_run_id)
-        context = children_context(claim)
+        context = None if claim is None else claim.context or children_context(claim)
         start = _runs.clock()
         span = self._tracer.start_span(name, context=context, kind=kind, attributes=attributes)
         state = RunState(span, run_type, start)
@@ -235,7 +236,11 @@ class RunCore(AgentRuns, SelfReport):
         meta = metadata if type(metadata) is dict or isinstance(metadata, Mapping) else {}
         request = self._requests.get(operation, serialized, kwargs.get("invocation_params"), meta)
         attrs = dict(request.attributes)  # the request is shared by the model's runs
-        name = run_name(serialized, kwargs, request.model)
+        name = kwargs.get("name")
+        if name is not None:
+            name = run_name(serialized, kwargs, request.model)
+        elif (name := request.run_name) is None:  # from serialized: once per request
+            name = request.run_name = run_name(serialized, _NO_KWARGS, request.model)
         run_attributes(attrs, run_id, run_type, name, tags, meta, self._capture_metadata)
         content = self._content
         if content.on_spans and isinstance(inputs, list):
@@ -243,13 +248,16 @@ class RunCore(AgentRuns, SelfReport):
             attrs[sc.GEN_AI_INPUT_MESSAGES] = messages
             if system is not None:
                 attrs[sc.GEN_AI_SYSTEM_INSTRUCTIONS] = system
-        span_name = f"{operation} {request.model}"
+        span_name = request.span_name
         state = self._start(run_id, parent_run_id, span_name, SpanKind.CLIENT, attrs, run_type)
         state.operation = operation
         state.provider = request.provider
         state.model = request.model
         state.input_messages = inputs
-        state.metric_key, state.metric_base = self._points.base(request)
+        points = request.points
+        if points is None:
+            points = request.points = self._points.base(request)
+        state.metric_key, state.metric_base = points
         parent = state.parent_state
         if parent is not None:  # its cancellation ends this run (see _ended)
             if parent.open_models is None:
@@ -291,7 +299,11 @@ class RunCore(AgentRuns, SelfReport):
         now = _runs.clock()
         span: Span = state.span  # type: ignore[assignment]  # model runs are never folded
         info = response_info(response) if response is not None else _NO_RESPONSE
-        usage = resolve_usage(info, state.input_messages, outcome)
+        input_tokens, output_tokens = info.input_tokens, info.output_tokens
+        if input_tokens is not None and output_tokens is not None:  # reported: the usual case
+            usage = Usage(input_tokens, output_tokens, False)
+        else:
+            usage = resolve_usage(info, state.input_messages, outcome)
         cost = self._prices.run_cost(state.provider, state.model, info.response_model, usage)
         ttfc = per_chunk = None
         if state.chunks:
@@ -309,9 +321,7 @@ class RunCore(AgentRuns, SelfReport):
             agent.add_model(
                 usage.input_tokens, usage.output_tokens, estimated=usage.estimated, cost=total
             )
-        end = ModelEnd(
-            outcome, now - state.start, ttfc, per_chunk, info, usage, cost, output_json, kind
-        )
+        duration = now - state.start
         span.set_attributes(
             model_end_attributes(
                 outcome, ttfc, info, usage, cost, output_json if content.on_spans else None, kind
@@ -324,8 +334,11 @@ class RunCore(AgentRuns, SelfReport):
             state.metric_key, state.metric_base, outcome, info.response_model, kind
         )
         context = state.context or trace.set_span_in_context(span)  # exemplars: this run
-        self._instruments.record_run(points, end.duration, usage, ttfc, per_chunk, cost, context)
-        _logs.model_event(self._log_gate, state, end, content)
+        self._instruments.record_run(points, duration, usage, ttfc, per_chunk, cost, context)
+        level = self._log_gate.model_level(outcome, kind)
+        if level is not None:
+            end = ModelEnd(outcome, duration, ttfc, per_chunk, info, usage, cost, output_json, kind)
+            _logs.model_event(self._log_gate, level, state, end, content)
 
     def _ended(
         self,

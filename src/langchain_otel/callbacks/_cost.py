@@ -6,15 +6,14 @@ import contextlib
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
-from langchain_otel.callbacks import _semconv as sc
 from langchain_otel.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
     from langchain_otel.callbacks._usage import Usage
 
-__all__ = ["ModelPrice", "PriceBook", "add_cost_attributes"]
+__all__ = ["ModelPrice", "PriceBook"]
 
 _PER_MILLION = 1_000_000.0
 # gen_ai.provider.name → genai-prices provider id, where they differ or exist.
@@ -209,13 +208,17 @@ class PriceBook:
         self, provider: str, model: str, response_model: str | None, usage: Usage
     ) -> tuple[float, float] | None:
         """USD (input, output) of a run's usage; None without tokens or without a price."""
-        if usage.input_tokens is None and usage.output_tokens is None:
+        input_tokens, output_tokens = usage.input_tokens, usage.output_tokens
+        if input_tokens is None and output_tokens is None:
             return None
-        price = self.price(provider, model, response_model)
+        price = self._table.get(model)  # the user's table: no call in the usual case
         if price is None:
-            return None
-        return price.cost(
-            input_tokens=usage.input_tokens or 0, output_tokens=usage.output_tokens or 0
+            price = self.price(provider, model, response_model)
+            if price is None:
+                return None
+        return (  # as ModelPrice.cost, inline
+            (input_tokens or 0) * price.input_per_million / _PER_MILLION,
+            (output_tokens or 0) * price.output_per_million / _PER_MILLION,
         )
 
     def _resolve(self, provider: str, model: str) -> ModelPrice | None:
@@ -229,17 +232,3 @@ class PriceBook:
                 if self.on_missing_package is not None:
                     self.on_missing_package()
             return None
-
-
-def add_cost_attributes(attrs: dict[str, Any], cost: tuple[float, float] | None) -> None:
-    """The ``langchain_otel.cost.*`` span attributes; none at all for an unknown price.
-
-    Example:
-        >>> attrs = {}
-        >>> add_cost_attributes(attrs, (0.5, 0.25))
-        >>> attrs["langchain_otel.cost.total"]
-        0.75
-    """
-    if cost is not None:
-        attrs[sc.COST_INPUT], attrs[sc.COST_OUTPUT] = cost
-        attrs[sc.COST_TOTAL] = cost[0] + cost[1]

@@ -121,6 +121,28 @@ class LevelGate:
             self.logger = fixed  # what the proxy forwards to, for good: one hop less
         return result
 
+    def model_level(self, outcome: str, error_type: str | None) -> int | None:
+        """The level of a finished model run's event, or None when the logger drops it.
+
+        ``llm.end`` at INFO (WARNING when cancelled or abandoned), ``llm.error`` at ERROR.
+
+        Example:
+            >>> import structlog
+            >>> gate = LevelGate(structlog.make_filtering_bound_logger(WARNING)(None, [], {}))
+            >>> gate.model_level("ok", None), gate.model_level("error", "ValueError")
+            (None, 40)
+        """
+        if error_type is not None:
+            level = ERROR
+        elif outcome == sc.OUTCOME_OK:
+            level = INFO
+        else:
+            level = WARNING
+        known = self._known.get(level)  # the usual case: no call to ask the logger
+        if known is None:
+            known = self.enabled(level)
+        return level if known else None
+
 
 def emit(logger: Any, level: int, event: str, fields: dict[str, Any]) -> None:
     """Log ``event`` with ``fields`` at ``level`` through ``logger``."""
@@ -137,19 +159,11 @@ def format_ids(trace_id: int, span_id: int) -> tuple[str, str]:
     return format(trace_id, "032x"), format(span_id, "016x")
 
 
-def model_event(gate: LevelGate, state: RunState, end: ModelEnd, content: ContentPolicy) -> None:
-    """Log the one event of a finished model run, only if the logger will keep it.
-
-    ``llm.end`` at INFO (WARNING when cancelled or abandoned), ``llm.error`` at ERROR.
-    """
-    if end.error_type is not None:
-        level, event = ERROR, sc.EVENT_LLM_ERROR
-    elif end.outcome == sc.OUTCOME_OK:
-        level, event = INFO, sc.EVENT_LLM_END
-    else:
-        level, event = WARNING, sc.EVENT_LLM_END
-    if not gate.enabled(level):
-        return
+def model_event(
+    gate: LevelGate, level: int, state: RunState, end: ModelEnd, content: ContentPolicy
+) -> None:
+    """Log the one event of a finished model run at ``level`` (:meth:`LevelGate.model_level`)."""
+    event = sc.EVENT_LLM_ERROR if level == ERROR else sc.EVENT_LLM_END
     span_context = state.span.get_span_context()  # type: ignore[union-attr]
     trace_id = span_id = None  # a non-recording (no-op) tracer has no ids to join on
     if span_context.is_valid:

@@ -212,7 +212,7 @@ class PointAttributes:
     def points(
         self,
         key: tuple[Any, ...],
-        base: dict[str, Any],
+        base: Mapping[str, Any],
         outcome: str,
         response_model: str | None,
         error_type: str | None,

@@ -12,7 +12,6 @@ from typing import Any
 from langchain_otel.callbacks import _semconv as sc
 from langchain_otel.callbacks._attributes import ResponseInfo
 from langchain_otel.callbacks._content import ContentPolicy, clean_text
-from langchain_otel.callbacks._cost import add_cost_attributes
 from langchain_otel.callbacks._usage import Usage
 
 __all__ = [
@@ -122,7 +121,7 @@ def retriever_attributes(query: Any, content: ContentPolicy) -> dict[str, Any]:
     return attrs
 
 
-def model_end_attributes(  # noqa: PLR0917 - one dict from each part of the end
+def model_end_attributes(  # noqa: PLR0917 - one flat dict from each part of the end
     outcome: str,
     ttfc: float | None,
     info: ResponseInfo,
@@ -150,8 +149,19 @@ def model_end_attributes(  # noqa: PLR0917 - one dict from each part of the end
         attrs[sc.GEN_AI_RESPONSE_ID] = info.response_id
     if info.finish_reasons:
         attrs[sc.GEN_AI_RESPONSE_FINISH_REASONS] = info.finish_reasons
-    usage.add_attributes(attrs, info)
-    add_cost_attributes(attrs, cost)
+    if usage.input_tokens is not None:
+        attrs[sc.GEN_AI_USAGE_INPUT_TOKENS] = usage.input_tokens
+    if usage.output_tokens is not None:
+        attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = usage.output_tokens
+    if info.cache_read_tokens is not None:
+        attrs[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = info.cache_read_tokens
+    if info.reasoning_tokens is not None:
+        attrs[sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = info.reasoning_tokens
+    if usage.estimated:
+        attrs[sc.USAGE_ESTIMATED] = True
+    if cost is not None:  # no cost attributes at all for an unknown price
+        attrs[sc.COST_INPUT], attrs[sc.COST_OUTPUT] = cost
+        attrs[sc.COST_TOTAL] = cost[0] + cost[1]
     if output_json is not None:
         attrs[sc.GEN_AI_OUTPUT_MESSAGES] = output_json
     if error_type is not None:

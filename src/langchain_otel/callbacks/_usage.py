@@ -22,19 +22,6 @@ class Usage:
         self.output_tokens = output_tokens
         self.estimated = estimated
 
-    def add_attributes(self, attrs: dict[str, Any], info: ResponseInfo) -> None:
-        """The ``gen_ai.usage.*`` span attributes (and the estimated flag)."""
-        if self.input_tokens is not None:
-            attrs[sc.GEN_AI_USAGE_INPUT_TOKENS] = self.input_tokens
-        if self.output_tokens is not None:
-            attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = self.output_tokens
-        if info.cache_read_tokens is not None:
-            attrs[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = info.cache_read_tokens
-        if info.reasoning_tokens is not None:
-            attrs[sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = info.reasoning_tokens
-        if self.estimated:
-            attrs[sc.USAGE_ESTIMATED] = True
-
 
 def estimate_tokens(chars: int) -> int:
     """Counted usage when the model reports none: one token per 4 characters, rounded up.
