@@ -383,15 +383,21 @@ def _take_usage(info: ResponseInfo, usage: Any) -> None:
             return
     info.input_tokens, info.output_tokens = inp, out
     langchain_style, openai_style = get("input_token_details"), get("prompt_tokens_details")
-    if langchain_style or openai_style:
-        details = _mapping(langchain_style) or _mapping(openai_style)
-        info.cache_read_tokens = _first_int(details.get("cache_read"), details.get("cached_tokens"))
+    if langchain_style or openai_style:  # details are read only when there are some
+        info.cache_read_tokens = _detail(
+            langchain_style, openai_style, "cache_read", "cached_tokens"
+        )
     langchain_style, openai_style = get("output_token_details"), get("completion_tokens_details")
     if langchain_style or openai_style:
-        details = _mapping(langchain_style) or _mapping(openai_style)
-        info.reasoning_tokens = _first_int(
-            details.get("reasoning"), details.get("reasoning_tokens")
+        info.reasoning_tokens = _detail(
+            langchain_style, openai_style, "reasoning", "reasoning_tokens"
         )
+
+
+def _detail(langchain_style: Any, openai_style: Any, langchain_key: str, openai_key: str) -> Any:
+    """A token detail count, from the first non-empty mapping of details."""
+    details = _mapping(langchain_style) or _mapping(openai_style)
+    return _first_int(details.get(langchain_key), details.get(openai_key))
 
 
 def _read_generation(info: ResponseInfo, generation: Any) -> None:  # noqa: PLR0912 - one pass
@@ -410,22 +416,24 @@ def _read_generation(info: ResponseInfo, generation: Any) -> None:  # noqa: PLR0
     meta = _mapping(getattr(message, "response_metadata", None)) if message else _EMPTY
     mget, gget = meta.get, gen_info.get
     reason = gget("finish_reason") or mget("finish_reason") or mget("stop_reason")
-    # Each value is the first truthy one, kept when it is clean text (the usual case);
-    # else _first_text finds the first text among the candidates, cleaned.
+    # Each value is the first truthy candidate, kept when it is clean text (the usual
+    # case); else _first_text reads the same candidates carefully.
     if reason:
         if type(reason) is not str or not reason.isascii():
-            reason = _first_text(reason, mget("finish_reason"), mget("stop_reason"))
+            reason = _first_text(gget("finish_reason"), mget("finish_reason"), mget("stop_reason"))
         if reason:
             info.finish_reasons = [*info.finish_reasons, reason]
     if info.response_model is None:
         model = mget("model_name") or mget("model") or gget("model_name") or gget("model")
         if model and (type(model) is not str or not model.isascii()):
-            model = _first_text(model, mget("model"), gget("model_name"), gget("model"))
+            model = _first_text(
+                mget("model_name"), mget("model"), gget("model_name"), gget("model")
+            )
         info.response_model = model or None
     if info.response_id is None:
         response_id = mget("id") or gget("id")
         if response_id and (type(response_id) is not str or not response_id.isascii()):
-            response_id = _first_text(response_id, gget("id"))
+            response_id = _first_text(mget("id"), gget("id"))
         info.response_id = response_id or None
     # The first usage found: the message's, the generation info's, the metadata's.
     if info.input_tokens is None and info.output_tokens is None and message is not None:

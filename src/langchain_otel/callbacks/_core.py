@@ -56,7 +56,7 @@ from langchain_otel.callbacks._spans import (
     run_name,
     tool_attributes,
 )
-from langchain_otel.callbacks._usage import Usage, resolve_usage
+from langchain_otel.callbacks._usage import resolve_usage
 
 __all__ = ["RunCore"]
 
@@ -141,7 +141,7 @@ class RunCore(AgentRuns, SelfReport):
             claim = CLAIMS.get(parent_run_id)
             owned = claim is not None and claim.owner is self
             parent = claim if owned else self._runs_get(parent_run_id)
-        context = None if claim is None else claim.context or children_context(claim)
+        context = children_context(claim)
         start = _runs.clock()
         span = self._tracer.start_span(name, context=context, kind=kind, attributes=attributes)
         state = RunState(span, run_type, start)
@@ -299,11 +299,7 @@ class RunCore(AgentRuns, SelfReport):
         now = _runs.clock()
         span: Span = state.span  # type: ignore[assignment]  # model runs are never folded
         info = response_info(response) if response is not None else _NO_RESPONSE
-        input_tokens, output_tokens = info.input_tokens, info.output_tokens
-        if input_tokens is not None and output_tokens is not None:  # reported: the usual case
-            usage = Usage(input_tokens, output_tokens, False)
-        else:
-            usage = resolve_usage(info, state.input_messages, outcome)
+        usage = resolve_usage(info, state.input_messages, outcome)
         cost = self._prices.run_cost(state.provider, state.model, info.response_model, usage)
         ttfc = per_chunk = None
         if state.chunks:

@@ -208,17 +208,13 @@ class PriceBook:
         self, provider: str, model: str, response_model: str | None, usage: Usage
     ) -> tuple[float, float] | None:
         """USD (input, output) of a run's usage; None without tokens or without a price."""
-        input_tokens, output_tokens = usage.input_tokens, usage.output_tokens
-        if input_tokens is None and output_tokens is None:
+        if usage.input_tokens is None and usage.output_tokens is None:
             return None
-        price = self._table.get(model)  # the user's table: no call in the usual case
+        price = self.price(provider, model, response_model)
         if price is None:
-            price = self.price(provider, model, response_model)
-            if price is None:
-                return None
-        return (  # as ModelPrice.cost, inline
-            (input_tokens or 0) * price.input_per_million / _PER_MILLION,
-            (output_tokens or 0) * price.output_per_million / _PER_MILLION,
+            return None
+        return price.cost(
+            input_tokens=usage.input_tokens or 0, output_tokens=usage.output_tokens or 0
         )
 
     def _resolve(self, provider: str, model: str) -> ModelPrice | None:

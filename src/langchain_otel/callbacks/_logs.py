@@ -138,10 +138,7 @@ class LevelGate:
             level = INFO
         else:
             level = WARNING
-        known = self._known.get(level)  # the usual case: no call to ask the logger
-        if known is None:
-            known = self.enabled(level)
-        return level if known else None
+        return level if self.enabled(level) else None
 
 
 def emit(logger: Any, level: int, event: str, fields: dict[str, Any]) -> None:

@@ -209,31 +209,19 @@ def _wrap_start(original: Callable[..., Any]) -> Callable[..., Any]:
     return start
 
 
-def _attach_run(args: tuple[Any, ...], kwargs: dict[str, Any], position: int) -> Any:
-    """Make the run of a model call current; the token, or None when nothing was set.
-
-    The run is the claimed run of the call's ``run_manager`` (or single ``run_managers``
-    entry). One Python call per model call: the look-up and the attach are inline.
-    """
+def _run_of(args: tuple[Any, ...], kwargs: dict[str, Any], position: int) -> RunState | None:
+    """The claimed run of a model call's ``run_manager`` / single ``run_managers``."""
     try:
         manager = kwargs.get("run_manager")
         managers = kwargs.get("run_managers")
         if manager is None and managers is None and len(args) > position:
             managers = args[position]
-        if type(managers) is list or isinstance(managers, list):
-            manager = managers[0] if len(managers) == 1 else None  # several: no single run
+        if isinstance(managers, list):  # several prompts in one call: no single run
+            manager = managers[0] if len(managers) == 1 else None
         elif manager is None:
             manager = managers
         run_id = getattr(manager, "run_id", None)
-        state = None if run_id is None else CLAIMS.get(run_id)
-        if state is None:
-            return None
-        context = state.context
-        if context is None:
-            context = children_context(state)
-            if context is None:
-                return None
-        return None if _get() is context else _set(context)
+        return None if run_id is None else CLAIMS.get(run_id)
     except Exception:
         return None
 
@@ -248,7 +236,7 @@ def _wrap_call(original: Callable[..., Any], position: int) -> Callable[..., Any
 
         @functools.wraps(original)
         async def acall(self: Any, *args: Any, **kwargs: Any) -> Any:
-            token = _attach_run(args, kwargs, position)
+            token = _attach(_run_of(args, kwargs, position))
             try:
                 return await original(self, *args, **kwargs)
             finally:
@@ -259,7 +247,7 @@ def _wrap_call(original: Callable[..., Any], position: int) -> Callable[..., Any
 
     @functools.wraps(original)
     def call(self: Any, *args: Any, **kwargs: Any) -> Any:
-        token = _attach_run(args, kwargs, position)
+        token = _attach(_run_of(args, kwargs, position))
         try:
             return original(self, *args, **kwargs)
         finally:
