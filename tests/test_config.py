@@ -21,6 +21,7 @@ from structlog.testing import capture_logs
 
 import langchain_otel
 from langchain_otel import configure, get_config, is_configured, reset_defaults, shutdown
+from langchain_otel._export._counting import OTLP_LOGGERS
 from langchain_otel._settings import ARGUMENTS, OPTIONS
 from langchain_otel.exceptions import ConfigurationError, MissingDependencyError
 from tests._collector import closed_port_url, otlp_collector
@@ -310,7 +311,7 @@ def test_per_signal_endpoint_is_used_as_is(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def _otlp_span_exporter(telemetry: langchain_otel.Telemetry) -> Any:
-    """The official OTLP exporter inside our counting wrappers (SDK internals, tests only)."""
+    """The OTLP span exporter inside our counting wrappers (SDK internals, tests only)."""
     (processor,) = telemetry.tracer_provider._active_span_processor._span_processors  # type: ignore[attr-defined]
     return processor._batch_processor._exporter.inner
 
@@ -340,9 +341,9 @@ def test_dead_backend_drops_counts_logs_once_and_never_raises(
         assert [log["signal"] for log in drops] == ["traces"]  # logged once, for traces
         # shutdown() is bounded by the export timeout: the one we set reached the exporter.
         exporter = _otlp_span_exporter(telemetry)
-        assert getattr(exporter, "_client", exporter)._timeout == 1.0
+        assert exporter.timeout == 1.0
         # The exporters' own logging: at most the first line per exporter logger.
-        otlp_records = [r.name for r in caplog.records if r.name.startswith("opentelemetry.exp")]
+        otlp_records = [r.name for r in caplog.records if r.name in OTLP_LOGGERS]
         assert len(otlp_records) == len(set(otlp_records))
         if dead == "HTTP 500":
             assert collector.hits >= 3
@@ -403,8 +404,8 @@ def test_prometheus_from_env_with_busy_port_is_a_clear_error(
             {"endpoint": "http://127.0.0.1:4317", "protocol": "grpc"},
             "grpc",
         ),
-        (
-            "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+        (  # http/protobuf traces are ours: its metrics and logs need the extra
+            "opentelemetry.exporter.otlp.proto.http.metric_exporter",
             {"endpoint": "http://127.0.0.1:4318"},
             "otlp",
         ),

@@ -191,7 +191,7 @@ def test_other_statuses_fail_at_once(
     receiver: Receiver, status: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     receiver.script = [(status, {})]
-    with caplog.at_level(logging.WARNING, "langchain_otel._export._otlp_http_json"):
+    with caplog.at_level(logging.WARNING, "langchain_otel._export._otlp_http"):
         result = otlp_json_exporter("traces", receiver.url("traces"), timeout=5).export(_spans())
     assert result.name == "FAILURE"
     assert len(receiver.requests) == 1
@@ -342,7 +342,7 @@ def test_partial_success_is_logged_only_when_something_was_rejected(
     receiver: Receiver, caplog: pytest.LogCaptureFixture, payload: bytes, logged: str | None
 ) -> None:
     receiver.payload = payload
-    with caplog.at_level(logging.WARNING, "langchain_otel._export._otlp_http_json"):
+    with caplog.at_level(logging.WARNING, "langchain_otel._export._otlp_http"):
         result = otlp_json_exporter("traces", receiver.url("traces")).export(_spans())
     assert result.name == "SUCCESS"
     assert len(receiver.requests) == 1  # never retried

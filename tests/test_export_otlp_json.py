@@ -208,22 +208,14 @@ _SPAN_VALUES = st.one_of(
 _SPAN_ATTRIBUTES = st.dictionaries(st.text(min_size=1, max_size=8), _SPAN_VALUES, max_size=6)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    attributes=_SPAN_ATTRIBUTES,
-    event_attributes=_SPAN_ATTRIBUTES,
-    name=_TEXT,
-    description=st.none() | _TEXT,
-    remote=st.booleans(),
-)
-def test_random_spans_match_the_official_line(
+def random_spans(
     attributes: dict[str, Any],
     event_attributes: dict[str, Any],
     name: str,
     description: str | None,
     remote: bool,
-) -> None:
-    """Random names, attribute values and statuses: the same line."""
+) -> Sequence[ReadableSpan]:
+    """A parent (with an event and a status) and a linked child, from hypothesis' values."""
     provider, memory = _provider(Resource.create({"r": name}))
     tracer = provider.get_tracer(name, name or None)
     context = set_span_in_context(NonRecordingSpan(REMOTE)) if remote else None
@@ -234,7 +226,27 @@ def test_random_spans_match_the_official_line(
             span.set_status(Status(StatusCode.ERROR, description))
         with tracer.start_as_current_span("child", links=[Link(REMOTE, event_attributes)]):
             pass
-    _assert_same_spans(memory.get_finished_spans())
+    return memory.get_finished_spans()
+
+
+RANDOM_SPANS = st.fixed_dictionaries(
+    {
+        "attributes": _SPAN_ATTRIBUTES,
+        "event_attributes": _SPAN_ATTRIBUTES,
+        "name": _TEXT,
+        "description": st.none() | _TEXT,
+        "remote": st.booleans(),
+    }
+)
+"""The arguments of ``random_spans`` (spans are made in the test: ids use ``random``)."""
+RANDOM = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@RANDOM
+@given(arguments=RANDOM_SPANS)
+def test_random_spans_match_the_official_line(arguments: dict[str, Any]) -> None:
+    """Random names, attribute values and statuses: the same line."""
+    _assert_same_spans(random_spans(**arguments))
 
 
 def _logged(emit: Callable[[Any], None]) -> list[ReadableLogRecord]:

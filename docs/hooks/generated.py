@@ -318,7 +318,7 @@ _ENV_NAME = re.compile(r"(?:LANGCHAIN_)?OTEL_[A-Z0-9_]*[A-Z0-9]")
 _ENV_MODULES = (
     "langchain_otel.environment_variables",
     "langchain_otel.config",
-    "langchain_otel._export._otlp_http_json",
+    "langchain_otel._export._otlp_http",
 )
 
 

@@ -44,6 +44,8 @@ from langchain_otel._export._files import make_private_folder, open_private
 from langchain_otel._export._jsonl import JsonlLogExporter, JsonlMetricExporter, JsonlSpanExporter
 from langchain_otel._export._lines import LineSpanExporter
 from langchain_otel._export._otlp import otlp_exporter
+from langchain_otel._export._otlp_http_proto import OtlpHttpProtoSpanExporter
+from langchain_otel._export._otlp_proto import prepare_proto
 from langchain_otel._export._prepared import prepare as prepare_span
 from langchain_otel._settings import UNKNOWN_SERVICE, Settings
 from langchain_otel.environment_variables import LANGCHAIN_OTEL_DIRECTORY
@@ -149,6 +151,20 @@ def _prometheus(settings: Settings) -> tuple[MetricReader, Any]:
     return reader, server
 
 
+def _prepare_for(exporter: Any) -> Any:
+    """What our exporters queue instead of a span: the span encoded as it ends.
+
+    The embedded files and OTLP/HTTP JSON queue its JSON text (``_export/_prepared.py``),
+    OTLP/HTTP protobuf its protobuf bytes (``_export/_otlp_proto.py``); the official
+    exporters (``grpc``, a console) take the SDK spans themselves.
+    """
+    if isinstance(exporter, LineSpanExporter):
+        return prepare_span
+    if isinstance(exporter, OtlpHttpProtoSpanExporter):
+        return prepare_proto
+    return None
+
+
 def build(settings: Settings) -> Providers:
     """Build the three providers, their counted exporters and the Prometheus server.
 
@@ -177,9 +193,7 @@ def build(settings: Settings) -> Providers:
 
     tracer_provider = TracerProvider(resource=resource)
     for _, span_exporter in _exporters("traces", settings, directory):
-        # The embedded files and OTLP/HTTP JSON queue spans encoded as they end (see
-        # _export/_prepared.py): both write the lines of _export/_lines.py.
-        prepare = prepare_span if isinstance(span_exporter, LineSpanExporter) else None
+        prepare = _prepare_for(span_exporter)
         counted = CountingSpanExporter(span_exporter, counter)
         tracer_provider.add_span_processor(
             CountingBatchSpanProcessor(counted, counter, prepare=prepare)

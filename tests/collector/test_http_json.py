@@ -43,7 +43,7 @@ EXPORTER_LOG = _Records()
 @pytest.fixture(scope="module")
 def sent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[App, Collector, Jaeger]]:
     """Jaeger and a Collector; the app's requests over http/json, shut down (all flushed)."""
-    logging.getLogger("langchain_otel._export._otlp_http_json").addHandler(EXPORTER_LOG)
+    logging.getLogger("langchain_otel._export._otlp_http").addHandler(EXPORTER_LOG)
     jaeger = Jaeger(tmp_path_factory.mktemp("jaeger"))
     jaeger.start()
     collector = Collector(
@@ -63,7 +63,7 @@ def sent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[App, Collec
             application.telemetry.shutdown()
             yield application, collector, jaeger
     finally:
-        logging.getLogger("langchain_otel._export._otlp_http_json").removeHandler(EXPORTER_LOG)
+        logging.getLogger("langchain_otel._export._otlp_http").removeHandler(EXPORTER_LOG)
         collector.stop()
         jaeger.stop()
 

@@ -3,7 +3,8 @@
 Each case runs the same async workload (EchoLLM ``ainvoke`` with the handler, 10 at a
 time) against ``configure(exporter="otlp")`` pointed at a real loopback backend that is
 healthy, refuses connections, black-holes them, answers slowly, or answers 500 / 429, over
-both HTTP protocols: the official ``http/protobuf`` exporter and our ``http/json`` one.
+both HTTP protocols (traces go through our exporters for both, metrics and logs through
+the official one for ``http/protobuf``).
 A ticker task measures event-loop lag. We print p50/p99 latency per case and assert only
 generous bounds: p99 within 3x (+500 ms) of the healthy case, and no loop stall of 3/4 of
 the exporter's 2 s timeout (an export on the loop would stall it that long).

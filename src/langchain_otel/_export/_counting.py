@@ -43,7 +43,7 @@ OTLP_LOGGERS = (
     "opentelemetry.exporter.otlp.proto.http._common",
     "opentelemetry.exporter.otlp.common.http",
     "opentelemetry.exporter.otlp.proto.grpc.exporter",
-    "langchain_otel._export._otlp_http_json",
+    "langchain_otel._export._otlp_http",
 )
 """The loggers the OTLP exporters report export failures on (one line per retry or batch)."""
 

@@ -1,8 +1,10 @@
 """The OTLP exporters of each protocol.
 
-``http/protobuf`` (the default) and ``grpc`` are the official packages (the ``otlp`` and
-``grpc`` extras); ``http/json`` is ours (:mod:`langchain_otel._export._otlp_http_json`),
-built on the embedded default's encoder, and needs no extra.
+``http/json`` is ours (:mod:`langchain_otel._export._otlp_http_json`), built on the
+embedded default's encoder, and so are the traces of ``http/protobuf`` (the default;
+:mod:`langchain_otel._export._otlp_http_proto`, spans encoded as they end): neither needs
+an extra. Metrics and logs over ``http/protobuf`` and everything over ``grpc`` are the
+official packages' (the ``otlp`` and ``grpc`` extras).
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ PROTOCOLS = ("http/protobuf", "grpc", "http/json")
 _HTTP = "opentelemetry.exporter.otlp.proto.http"
 _GRPC = "opentelemetry.exporter.otlp.proto.grpc"
 _MODULES = {
-    ("http/protobuf", "traces"): (f"{_HTTP}.trace_exporter", "OTLPSpanExporter"),
     ("http/protobuf", "metrics"): (f"{_HTTP}.metric_exporter", "OTLPMetricExporter"),
     ("http/protobuf", "logs"): (f"{_HTTP}._log_exporter", "OTLPLogExporter"),
     ("grpc", "traces"): (f"{_GRPC}.trace_exporter", "OTLPSpanExporter"),
@@ -46,10 +47,16 @@ def otlp_exporter(
 
     Example:
         >>> exporter = otlp_exporter(
+        ...     "metrics", protocol="http/protobuf", endpoint="http://127.0.0.1:4318/v1/metrics",
+        ...     headers={}, timeout=1.0)
+        >>> type(exporter).__name__
+        'OTLPMetricExporter'
+        >>> exporter = otlp_exporter(
         ...     "traces", protocol="http/protobuf", endpoint="http://127.0.0.1:4318/v1/traces",
         ...     headers={}, timeout=1.0)
         >>> type(exporter).__name__
-        'OTLPSpanExporter'
+        'OtlpHttpProtoSpanExporter'
+        >>> exporter.shutdown()
         >>> exporter = otlp_exporter(
         ...     "logs", protocol="http/json", endpoint="http://127.0.0.1:4318/v1/logs",
         ...     headers={}, timeout=1.0)
@@ -62,6 +69,12 @@ def otlp_exporter(
         )
 
         return otlp_json_exporter(signal, endpoint, headers=headers, timeout=timeout)
+    if (protocol, signal) == ("http/protobuf", "traces"):
+        from langchain_otel._export._otlp_http_proto import (  # noqa: PLC0415 - when used
+            otlp_proto_span_exporter,
+        )
+
+        return otlp_proto_span_exporter(endpoint, headers=headers, timeout=timeout)
     module_name, class_name = _MODULES[protocol, signal]
     try:
         module = __import__(module_name, fromlist=[class_name])
