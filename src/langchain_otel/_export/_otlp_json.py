@@ -59,6 +59,8 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext
 
+from langchain_otel._export._span_fields import span_collections
+
 __all__ = [
     "encode_resource",
     "encode_scope",
@@ -233,25 +235,26 @@ def _span(span: ReadableSpan) -> dict[str, Any]:
         encoded["parentSpanId"] = _span_id(parent.span_id)
     if span.name:
         encoded["name"] = span.name
-    encoded["kind"] = span.kind.value + 1
+    encoded["kind"] = span.kind._value_ + 1  # the enum's plain field, not its descriptor
     if span.start_time:
         encoded["startTimeUnixNano"] = str(span.start_time)
     if span.end_time:
         encoded["endTimeUnixNano"] = str(span.end_time)
-    _put_attributes(encoded, span.attributes, span.dropped_attributes)
-    events = span.events
+    attributes, dropped_attributes, events, dropped_events, links, dropped_links = span_collections(
+        span
+    )
+    _put_attributes(encoded, attributes, dropped_attributes)
     if events:
         encoded["events"] = [_event(event) for event in events]
-    if span.dropped_events:
-        encoded["droppedEventsCount"] = span.dropped_events
-    links = span.links
+    if dropped_events:
+        encoded["droppedEventsCount"] = dropped_events
     if links:
         encoded["links"] = [_link(link) for link in links]
-    if span.dropped_links:
-        encoded["droppedLinksCount"] = span.dropped_links
+    if dropped_links:
+        encoded["droppedLinksCount"] = dropped_links
     status = span.status
     if status is not None:
-        encoded["status"] = _status(status.description, status.status_code.value)
+        encoded["status"] = _status(status.description, status.status_code._value_)
     encoded["flags"] = _flags(parent)
     return encoded
 

@@ -49,6 +49,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from langchain_otel._export._otlp_json import group_by_resource_and_scope
+from langchain_otel._export._span_fields import span_collections
 
 __all__ = ["ProtoSpan", "prepare_proto", "proto_request", "proto_span"]
 
@@ -120,19 +121,36 @@ def _any_value(value: Any) -> bytes:
     return _scalar(value)
 
 
+_KEY_FIELDS: dict[str, bytes] = {}
+"""Each attribute key's ``KeyValue.key`` field, encoded once (the same keys recur)."""
+
+KEY_FIELDS_MAX = 4096
+"""Keys remembered at most: past it a new key is encoded each time (unbounded key sets)."""
+
+
+def _key_field(key: str) -> bytes:
+    name = key.encode()
+    size = len(name)
+    field = b"\x0a" + (_SMALL[size] if size < 0x80 else _varint(size)) + name if name else b""
+    if len(_KEY_FIELDS) < KEY_FIELDS_MAX:
+        _KEY_FIELDS[key] = field
+    return field
+
+
 def _attributes(tag: bytes, attributes: Mapping[str, Any] | None) -> list[bytes]:
     """Each ``KeyValue`` as a ``tag`` field (key omitted when empty, value always set).
 
-    The hot path of the encoder: a string value's four nested lengths are worked out
-    first and the field is joined once.
+    The hot path of the encoder: a key's field is encoded once per process, and a string
+    value's four nested lengths are worked out first and the field is joined once.
     """
     if not attributes:
         return []
     encoded = []
+    keys = _KEY_FIELDS
     for key, value in attributes.items():
-        name = key.encode()
-        size = len(name)
-        head = b"\x0a" + (_SMALL[size] if size < 0x80 else _varint(size)) + name if name else b""
+        head = keys.get(key)
+        if head is None:
+            head = _key_field(key)
         if type(value) is str:
             data = value.encode()
             size = len(data)
@@ -182,7 +200,7 @@ def _status(status: Any) -> bytes:
     if status is None:
         return b""
     parts = _field(b"\x12", status.description.encode()) if status.description else b""
-    code = status.status_code.value
+    code = status.status_code._value_  # the enum's plain field, not its descriptor
     return _field(b"\x7a", parts + (b"\x18" + _varint(code) if code else b""))
 
 
@@ -208,17 +226,22 @@ def proto_span(span: ReadableSpan) -> bytes:
         parts.append(b"\x22\x08" + parent.span_id.to_bytes(8, "big"))
     if span.name:
         parts.append(_field(b"\x2a", span.name.encode()))
-    parts.append(b"\x30" + _varint(span.kind.value + 1))
+    parts.append(b"\x30" + _varint(span.kind._value_ + 1))
     if span.start_time:
         parts.append(b"\x39" + _FIXED64(span.start_time))
     if span.end_time:
         parts.append(b"\x41" + _FIXED64(span.end_time))
-    parts += _attributes(b"\x4a", span.attributes)
-    parts.append(_count(b"\x50", span.dropped_attributes))
-    parts += [_event(event) for event in span.events]
-    parts.append(_count(b"\x60", span.dropped_events))
-    parts += [_link(link) for link in span.links]
-    parts.append(_count(b"\x70", span.dropped_links))
+    attributes, dropped_attributes, events, dropped_events, links, dropped_links = span_collections(
+        span
+    )
+    parts += _attributes(b"\x4a", attributes)
+    parts.append(_count(b"\x50", dropped_attributes))
+    if events:
+        parts += [_event(event) for event in events]
+    parts.append(_count(b"\x60", dropped_events))
+    if links:
+        parts += [_link(link) for link in links]
+    parts.append(_count(b"\x70", dropped_links))
     parts.append(_status(span.status))
     parts.append(_REMOTE_FLAGS if parent is not None and parent.is_remote else _FLAGS)
     return b"".join(parts)
