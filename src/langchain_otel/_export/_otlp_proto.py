@@ -130,8 +130,7 @@ KEY_FIELDS_MAX = 4096
 
 def _key_field(key: str) -> bytes:
     name = key.encode()
-    size = len(name)
-    field = b"\x0a" + (_SMALL[size] if size < 0x80 else _varint(size)) + name if name else b""
+    field = _field(b"\x0a", name) if name else b""  # KeyValue.key (field 1)
     if len(_KEY_FIELDS) < KEY_FIELDS_MAX:
         _KEY_FIELDS[key] = field
     return field
