@@ -152,7 +152,7 @@ def render(result: dict[str, Any], workloads: dict[str, Any]) -> str:
     goals = result["goals"].get("ours", {})
     out: list[str] = []
 
-    header = ["workload", *candidates, "issue 6 goal", "ours: issue 6 goal"]
+    header = ["workload", *candidates, "goal (issue 6; W11: 18)", "ours: goal"]
     rows = []
     for wid in wids:
         goal = workloads[wid]

@@ -124,8 +124,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--instructions",
         action="store_true",
-        help="only count instructions per op under callgrind (steady figures for issue 15;"
-        " default candidates bare,noop,floor,ours,openllmetry and workloads W1-W4,W6-W8)",
+        help="only count instructions under callgrind: per op (steady figures for issue 15;"
+        " default candidates bare,noop,floor,ours,openllmetry and workloads W1-W4,W6-W8,W11),"
+        " then per service request by exporter, every thread (issue 18; --no-service skips"
+        " it, --service-only runs only it)",
     )
     parser.add_argument(
         "--clock",
@@ -166,25 +168,43 @@ def _service(args: argparse.Namespace, progress: Any) -> tuple[dict[str, Any], i
 
 
 def _instructions(args: argparse.Namespace, argv: list[str]) -> int:
-    """Instructions per op under callgrind (``--instructions``): print and save them."""
-    from benchmarks import instructions
+    """Instructions under callgrind (``--instructions``): print and save them.
 
-    given = {a.split("=")[0] for a in argv}
-    names = args.candidates.split(",") if "--candidates" in given else None
-    wids = args.workloads.split(",") if "--workloads" in given else None
-    pythons = dict(item.partition("=")[::2] for item in args.python)
-    result = instructions.run(
-        [c for c in (names or instructions.DEFAULT_CANDIDATES) if cand.available(c)],
-        list(wids or instructions.DEFAULT_WORKLOADS),
-        pythons=pythons,
-        progress=_progress,
-    )
+    Per op of each workload, then per request of the service's chain by exporter
+    (``--no-service`` skips it, ``--service-only`` runs only it).
+    """
+    from benchmarks import instructions
+    from benchmarks.service import instructions as service_instructions
+
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "instructions-latest.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
-    print("\n## Instructions per op (callgrind)\n")
-    print(instructions.render(result))
-    return 1 if any("error" in r for r in result["candidates"].values()) else 0
+    code = 0
+    if not args.service_only:
+        given = {a.split("=")[0] for a in argv}
+        names = args.candidates.split(",") if "--candidates" in given else None
+        wids = args.workloads.split(",") if "--workloads" in given else None
+        pythons = dict(item.partition("=")[::2] for item in args.python)
+        result = instructions.run(
+            [c for c in (names or instructions.DEFAULT_CANDIDATES) if cand.available(c)],
+            list(wids or instructions.DEFAULT_WORKLOADS),
+            pythons=pythons,
+            progress=_progress,
+        )
+        (out / "instructions-latest.json").write_text(
+            json.dumps(result, indent=2), encoding="utf-8"
+        )
+        print("\n## Instructions per op (callgrind)\n")
+        print(instructions.render(result))
+        code = 1 if any("error" in r for r in result["candidates"].values()) else 0
+    if args.no_service:
+        return code
+    service = service_instructions.run(progress=_progress)
+    (out / "service-instructions-latest.json").write_text(
+        json.dumps(service, indent=2), encoding="utf-8"
+    )
+    print("\n## Instructions per service request, by exporter (callgrind)\n")
+    print(service_instructions.render(service))
+    return max(code, 1 if any("error" in r for r in service["summary"].values()) else 0)
 
 
 def main(argv: list[str] | None = None) -> int:

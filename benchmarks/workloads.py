@@ -1,9 +1,12 @@
-"""W1-W10: the LangChain workloads every candidate runs, and the goal for each.
+"""W1-W11: the LangChain workloads every candidate runs, and the goal for each.
 
 A workload is a unit of work (one ``invoke``, one ``astream`` of 256 tokens, one
 ``batch`` of 16, ...) run ``reps`` times in one timed block. Concurrent workloads run
 ``concurrency`` units at once with ``asyncio.gather``; their *op* is one of those units,
-so time per op is the block's time divided by ``reps * concurrency``. Each round runs a
+so time per op is the block's time divided by ``reps * concurrency``. W11 is the service
+chain of issue 18's benchmark (``prompt | EchoLLM(n=40) | parser``, awaited, without the
+service's simulated latency): the same runs per request, in-process, so its floor is the
+floor of the service's "exporters off" goal. Each round runs a
 block ``repeats`` times back to back and keeps the fastest, which drops the moments when
 another process had the CPU.
 
@@ -25,6 +28,7 @@ from typing import Any
 __all__ = [
     "CHAT_TEXT",
     "PROMPT",
+    "SERVICE_QUESTION",
     "STREAM_TOKENS",
     "WORKLOADS",
     "Models",
@@ -41,6 +45,9 @@ PROMPT = "Tell me about observability. " * 11
 CHAT_TEXT = "w " * (STREAM_TOKENS // 2)
 """The chat model's answer: 256 whitespace-split chunks."""
 
+SERVICE_QUESTION = {"question": "What does this service measure, and how fast?"}
+"""W11's request: the service benchmark's (``QUESTION`` in ``benchmarks/service/app.py``)."""
+
 Config = dict[str, Any] | None
 
 
@@ -52,6 +59,7 @@ class Models:
     llm_chain: Any
     chat: Any
     chat_chain: Any
+    service_chain: Any
 
 
 def build_models() -> Models:
@@ -64,6 +72,7 @@ def build_models() -> Models:
     """
     from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
     from langchain_core.messages import AIMessage
+    from langchain_core.output_parsers import StrOutputParser
     from langchain_core.prompts import ChatPromptTemplate, PromptTemplate
 
     from langchain_otel.llms import EchoLLM
@@ -87,6 +96,11 @@ def build_models() -> Models:
         llm_chain=PromptTemplate.from_template("{question}") | llm,
         chat=chat,
         chat_chain=ChatPromptTemplate.from_messages([("human", "{question}")]) | chat,
+        service_chain=(
+            PromptTemplate.from_template("Answer briefly: {question}")
+            | EchoLLM(n=40)
+            | StrOutputParser()
+        ),
     )
 
 
@@ -95,13 +109,14 @@ class Workload:
     """One row of the benchmark table.
 
     Attributes:
-        id: ``W1`` ... ``W10``.
+        id: ``W1`` ... ``W11``.
         title: What one op is, as the issue's table names it.
         model: ``"llm"`` (text completion) or ``"chat"``.
         is_async: Whether the unit is a coroutine (run on the worker's event loop).
         concurrency: Units run at once per rep (1 = sequential).
         tokens: Tokens streamed per op (0 for non-streamed workloads).
-        goal_ratio: The issue's goal, time per op as a ratio to bare.
+        goal_ratio: The issue's goal, time per op as a ratio to bare (issue 6's; for W11,
+            issue 18's "exporters off ≥ 80% of bare throughput", 1 / 0.8).
         goal_us_per_token: Extra µs per streamed token allowed, if the goal has one.
         reps_full: Reps per timed block in a full run (a block is ~20-40 ms bare, except
             the 50 concurrent streams, whose single rep is longer).
@@ -144,6 +159,17 @@ WORKLOADS: dict[str, Workload] = {
         Workload("W9", "chat astream 256 tokens", "chat", True, 1, STREAM_TOKENS, 1.25, None, 3),
         Workload(
             "W10", "50 concurrent chat astream", "chat", True, 50, STREAM_TOKENS, 1.15, None, 1
+        ),
+        Workload(
+            "W11",
+            "service chain (prompt | llm | parser).ainvoke",
+            "llm",
+            True,
+            1,
+            0,
+            1.25,
+            None,
+            80,
         ),
     )
 }
@@ -188,6 +214,8 @@ def async_unit(workload: Workload, models: Models, config: Config) -> Callable[[
     """The coroutine function one async op of ``workload`` runs."""
     if workload.id in ("W3",):
         return lambda: models.llm.ainvoke(PROMPT, config=config)
+    if workload.id == "W11":
+        return lambda: models.service_chain.ainvoke(SERVICE_QUESTION, config=config)
     if workload.id in ("W4", "W5"):
         return _stream_llm(models, config)
     return _stream_chat(models, config)

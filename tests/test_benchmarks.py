@@ -88,7 +88,7 @@ class TestWorkloads:
             clock=_ticks(1_000, 4_500),  # the block reads the clock once before, once after
         )
         sdk.tracer_provider.force_flush()
-        per_op = {"W2": 2, "W6": 16, "W8": 2}.get(wid, 1)  # prompts are folded
+        per_op = {"W2": 2, "W6": 16, "W8": 2, "W11": 2}.get(wid, 1)  # prompts, parsers folded
         assert elapsed == 3_500
         assert sdk.exporter.count == 2 * concurrency * per_op
         assert handler.open_runs == 0
@@ -265,7 +265,7 @@ class TestFloor:
             assert handler.open_runs == 0
             seen.append((_span_shapes(sdk), _points(sdk)))
         (ours_spans, ours_points), (floor_spans, floor_points) = seen
-        per_op = {"W2": 2, "W6": 16, "W8": 2}.get(wid, 1)  # prompts are folded
+        per_op = {"W2": 2, "W6": 16, "W8": 2, "W11": 2}.get(wid, 1)  # prompts, parsers folded
         assert len(ours_spans) == 2 * concurrency * per_op
         assert floor_spans == ours_spans
         assert floor_points == ours_points
@@ -659,3 +659,20 @@ class TestInstructions:
         assert "openllmetry: worker exited 1: boom" in instructions.render(
             {"candidates": broken, "summary": instructions.summarise(broken)}
         )
+        assert "W11 as a share of bare" not in table
+
+    def test_service_chain_judged_against_issue_18(self) -> None:
+        """W11: each candidate's share of bare, and the 80% goal judged with its floor."""
+
+        def table(ours: float, floor: float) -> str:
+            per_op = {"bare": 3000.0, "floor": floor, "ours": ours}
+            results = {name: {"per_op": {"W11": value}} for name, value in per_op.items()}
+            summary = instructions.summarise(results)
+            assert summary["W11"]["share_of_bare"]["ours"] == pytest.approx(3000 / ours)
+            return instructions.render({"candidates": results, "summary": summary})
+
+        below = table(ours=4000.0, floor=3900.0)
+        assert "floor 77%, ours 75%: not met, below the floor" in below
+        assert "reaches 77%" in below
+        assert "floor 81%, ours 79%: not met\n" in table(ours=3800.0, floor=3700.0) + "\n"
+        assert table(ours=3700.0, floor=3600.0).rstrip().endswith("ours 81%: met")

@@ -67,6 +67,7 @@ __all__ = [
     "encode_span",
     "group_by_resource_and_scope",
     "logs_to_otlp_json",
+    "span_parts",
     "spans_to_otlp_json",
 ]
 
@@ -220,42 +221,61 @@ def _span_id(span_id: int) -> str:
     return span_id.to_bytes(8, "big").hex()
 
 
-def _span(span: ReadableSpan) -> dict[str, Any]:
+def span_parts(
+    span: ReadableSpan,
+) -> tuple[dict[str, Any], Mapping[str, Any] | None, dict[str, Any]]:
+    """A span's OTLP JSON object in three parts, in field order.
+
+    The fields before its attributes, the attributes themselves (not encoded), the fields
+    after them; the tail always holds ``flags``. :func:`encode_span` joins the parts as one object;
+    ``_export/_span_text.py`` writes the attributes straight to text between them.
+    """
     context = span.get_span_context()
     assert context is not None  # an SDK span always has one
-    encoded: dict[str, Any] = {
+    head: dict[str, Any] = {
         "traceId": _trace_id(context.trace_id),
         "spanId": _span_id(context.span_id),
     }
     trace_state = context.trace_state
     if trace_state:
-        encoded["traceState"] = ",".join([f"{key}={value}" for key, value in trace_state.items()])
+        head["traceState"] = ",".join([f"{key}={value}" for key, value in trace_state.items()])
     parent = span.parent
     if parent:
-        encoded["parentSpanId"] = _span_id(parent.span_id)
+        head["parentSpanId"] = _span_id(parent.span_id)
     if span.name:
-        encoded["name"] = span.name
-    encoded["kind"] = span.kind._value_ + 1  # the enum's plain field, not its descriptor
+        head["name"] = span.name
+    head["kind"] = span.kind._value_ + 1  # the enum's plain field, not its descriptor
     if span.start_time:
-        encoded["startTimeUnixNano"] = str(span.start_time)
+        head["startTimeUnixNano"] = str(span.start_time)
     if span.end_time:
-        encoded["endTimeUnixNano"] = str(span.end_time)
+        head["endTimeUnixNano"] = str(span.end_time)
     attributes, dropped_attributes, events, dropped_events, links, dropped_links = span_collections(
         span
     )
-    _put_attributes(encoded, attributes, dropped_attributes)
+    tail: dict[str, Any] = {}
+    if dropped_attributes:
+        tail["droppedAttributesCount"] = dropped_attributes
     if events:
-        encoded["events"] = [_event(event) for event in events]
+        tail["events"] = [_event(event) for event in events]
     if dropped_events:
-        encoded["droppedEventsCount"] = dropped_events
+        tail["droppedEventsCount"] = dropped_events
     if links:
-        encoded["links"] = [_link(link) for link in links]
+        tail["links"] = [_link(link) for link in links]
     if dropped_links:
-        encoded["droppedLinksCount"] = dropped_links
+        tail["droppedLinksCount"] = dropped_links
     status = span.status
     if status is not None:
-        encoded["status"] = _status(status.description, status.status_code._value_)
-    encoded["flags"] = _flags(parent)
+        tail["status"] = _status(status.description, status.status_code._value_)
+    tail["flags"] = _flags(parent)
+    return head, attributes, tail
+
+
+def _span(span: ReadableSpan) -> dict[str, Any]:
+    encoded, attributes, tail = span_parts(span)
+    values = _attributes(attributes)
+    if values:
+        encoded["attributes"] = values
+    encoded.update(tail)
     return encoded
 
 

@@ -8,11 +8,11 @@ queueing SDK spans, one ~120 ms full collection (a pause of the whole event loop
 ~15 s at 100 requests/s, and none without an exporter (measured; ``docs/performance.md``).
 
 So the embedded default encodes each span when it ends (:func:`prepare`: its OTLP JSON
-object as text, ~15 µs) and queues a :class:`PreparedSpan` (one small tuple of the span's
-resource, scope and text); the span itself is freed at once. The export thread only
-stitches the texts into the request line (:func:`prepared_line`), byte-for-byte what
-encoding the spans as one batch gives. A span the fast encoder cannot take is queued as
-it is, and its batch is then written by the usual path.
+object as text, ``_export/_span_text.py``, ~10 µs) and queues a :class:`PreparedSpan` (one
+small tuple of the span's resource, scope and text); the span itself is freed at once.
+The export thread only stitches the texts into the request line (:func:`prepared_line`),
+byte-for-byte what encoding the spans as one batch gives. A span the fast encoder cannot
+take is queued as it is, and its batch is then written by the usual path.
 
 Example:
     >>> from opentelemetry.sdk.trace import TracerProvider
@@ -31,7 +31,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -42,15 +41,11 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from langchain_otel._export._otlp_json import (
     encode_resource,
     encode_scope,
-    encode_span,
     group_by_resource_and_scope,
 )
+from langchain_otel._export._span_text import ENCODER, span_text
 
 __all__ = ["ENCODER", "PreparedSpan", "batch_lines", "prepare", "prepared_line", "split_batch"]
-
-# The line's encoder (``_jsonl`` writes with it too). Our objects are acyclic by
-# construction: no cycle check (a quarter of the dump).
-ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
 
 
 class PreparedSpan(NamedTuple):
@@ -68,7 +63,7 @@ def prepare(span: ReadableSpan) -> PreparedSpan | ReadableSpan:
     (and the span takes the official path later) rather than when the line is written.
     """
     try:
-        text = ENCODER.encode(encode_span(span))
+        text = span_text(span)
         text.encode()
     except Exception:
         return span

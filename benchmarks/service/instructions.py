@@ -1,0 +1,238 @@
+"""Instructions per service request by exporter, every thread counted (issue 18).
+
+The workloads' counts (``benchmarks/instructions.py``) count the calling thread inside
+each block, so an exporter's own threads (the batch span processor's, the periodic
+metric reader's) are outside them. This count runs the service's chain (``prompt |
+EchoLLM(n=40) | parser``, awaited, no simulated delays) configured as each service
+variant configures it (``benchmarks/service/app.py``'s ``setup``: ``configure()`` then
+``instrument()``, exporting to a local sink), in one process per variant and size under
+``valgrind --tool=callgrind``, every thread counted from start to exit. Each variant
+runs :data:`SHORT` and :data:`LONG` requests after the same warm-up; the difference of
+the two totals over :data:`LONG` − :data:`SHORT` is what one request costs, with
+start-up, imports, the first export and shutdown cancelled out.
+
+So that both sizes export the same way, the batch span processor's schedule and the
+metric reader's interval are set past the run (``OTEL_BSP_SCHEDULE_DELAY``,
+``OTEL_METRIC_EXPORT_INTERVAL``): every span is exported by the final flush, in one
+batch (:data:`LONG` requests make 500 spans, under the batch size of 512), and metrics
+once. The heap is frozen after the warm-up, as in the workloads' counts.
+
+``python -m benchmarks.run --instructions --service-only`` (``nox -s bench --
+--instructions``, after the workloads). Instructions are not time, but they repeat from
+run to run: the "share of bare if CPU-bound" column is what the service would serve
+at saturation if nothing but these instructions mattered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import gc
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+__all__ = ["LONG", "SHORT", "VARIANTS", "render", "run", "summarise", "worker"]
+
+VARIANTS = ("bare", "ours-none", "ours-otlp", "ours-otlp-json", "ours-embedded", "openllmetry")
+"""What is counted: the service benchmark's variants, FastAPI's own telemetry aside."""
+
+SHORT = 50
+LONG = 250
+"""Requests counted per variant, after the warm-up: two runs, the difference is per request."""
+
+WARM_REQUESTS = 64
+"""Requests before the counted ones: every function quickened and specialized (as in
+``benchmarks/instructions.py``)."""
+
+_PAST_THE_RUN_MS = "86400000"
+_TOTALS = re.compile(r"^(?:summary|totals):\s+(\d+)", re.MULTILINE)
+
+
+def worker(variant: str, requests: int, sink_port: int, directory: str) -> None:
+    """In the process callgrind runs: set ``variant`` up, warm up, serve, flush and stop."""
+    from benchmarks.service.app import QUESTION, setup
+    from benchmarks.workloads import build_models
+
+    stop = setup(variant, sink_port=sink_port, directory=directory)
+    chain = build_models().service_chain
+    question = {"question": QUESTION}
+
+    async def serve(count: int) -> None:
+        for _ in range(count):
+            await chain.ainvoke(question)
+
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(serve(WARM_REQUESTS))
+    gc.collect()
+    gc.freeze()
+    loop.run_until_complete(serve(requests))
+    stop()  # flush and shut down: every span and point of the run exported
+    loop.close()
+
+
+@contextlib.contextmanager
+def _sink() -> Iterator[int]:
+    """The service benchmark's OTLP sink in a process of its own; yields its port."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.service.sink"],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        assert process.stdout is not None
+        port = int(process.stdout.readline().split()[1])
+        yield port
+    finally:
+        process.kill()
+        process.wait()
+
+
+def _count(variant: str, requests: int, sink_port: int, folder: Path) -> int | str:
+    """Every instruction of one worker process (all threads): the total, or an error."""
+    out = folder / f"callgrind.{variant}.{requests}"
+    directory = folder / f"files.{variant}.{requests}"
+    directory.mkdir()
+    root = Path(__file__).resolve().parents[2]
+    env = {
+        **os.environ,
+        "PYTHONHASHSEED": "0",
+        "OTEL_BSP_SCHEDULE_DELAY": _PAST_THE_RUN_MS,
+        "OTEL_METRIC_EXPORT_INTERVAL": _PAST_THE_RUN_MS,
+    }
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+    command = [
+        "valgrind",
+        "--tool=callgrind",
+        "--dump-instr=no",
+        "--collect-jumps=no",
+        f"--callgrind-out-file={out}",
+        sys.executable,
+        "-m",
+        "benchmarks.service.instructions",
+        "--worker",
+        variant,
+        str(requests),
+        str(sink_port),
+        str(directory),
+    ]
+    done = subprocess.run(
+        command, capture_output=True, text=True, cwd=root, env=env, timeout=3600, check=False
+    )
+    if done.returncode:
+        tail = "\n".join(done.stderr.strip().splitlines()[-15:])
+        return f"worker exited {done.returncode}: {tail}"
+    match = _TOTALS.search(out.read_text(encoding="utf-8", errors="replace"))
+    return int(match.group(1)) if match else f"no totals in {out.name}"
+
+
+def run(variants: tuple[str, ...] = VARIANTS, *, progress: Any = lambda _: None) -> dict[str, Any]:
+    """Count every variant at both sizes (two processes at a time: the machine has two cores)."""
+    from benchmarks import candidates
+
+    wanted = [v for v in variants if v != "openllmetry" or candidates.available("openllmetry")]
+    totals: dict[str, dict[str, Any]] = {v: {} for v in wanted}
+    started = time.monotonic()
+    with (
+        tempfile.TemporaryDirectory(prefix="langchain-otel-service-callgrind-") as tmp,
+        _sink() as port,
+        concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool,
+    ):
+        futures = {
+            (variant, size): pool.submit(_count, variant, size, port, Path(tmp))
+            for variant in wanted
+            for size in (SHORT, LONG)
+        }
+        for (variant, size), future in futures.items():
+            totals[variant][str(size)] = future.result()
+            progress(f"service instructions: {variant} × {size} counted")
+    return {
+        "short": SHORT,
+        "long": LONG,
+        "totals": totals,
+        "summary": summarise(totals),
+        "seconds": time.monotonic() - started,
+    }
+
+
+def summarise(totals: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per variant: instructions per request, × bare and share of bare (or the error).
+
+    Example:
+        >>> rows = summarise({"bare": {"50": 1_000, "250": 3_000},
+        ...                   "ours-none": {"50": 1_200, "250": 3_700}})
+        >>> rows["ours-none"]
+        {'per_request': 12.5, 'times_bare': 1.25, 'share_of_bare': 0.8}
+    """
+    summary: dict[str, dict[str, Any]] = {}
+    for variant, by_size in totals.items():
+        short, long = by_size.get(str(SHORT)), by_size.get(str(LONG))
+        if not isinstance(short, int) or not isinstance(long, int):
+            errors = [v for v in (short, long) if not isinstance(v, int)]
+            summary[variant] = {"error": str(errors[0])}
+            continue
+        summary[variant] = {"per_request": (long - short) / (LONG - SHORT)}
+    bare = summary.get("bare", {}).get("per_request")
+    for row in summary.values():
+        if bare and "per_request" in row:
+            row["times_bare"] = row["per_request"] / bare
+            row["share_of_bare"] = bare / row["per_request"]
+    return summary
+
+
+def render(result: dict[str, Any]) -> str:
+    """The by-exporter table as Markdown, with issue 18's throughput goals judged on it."""
+    goal = {"ours-none": 0.8, "ours-otlp": 0.7, "ours-otlp-json": 0.7, "ours-embedded": 0.7}
+    out = [
+        f"Instructions per request of the service's chain, every thread ({result['long']} − "
+        f"{result['short']} requests, callgrind); issue 18's goal as a share of bare.\n",
+        "| variant | instructions per request | × bare | share of bare if CPU-bound | goal |",
+        "|---|---|---|---|---|",
+    ]
+    for variant, row in result["summary"].items():
+        if "error" in row:
+            out.append(f"| {variant} | {row['error'].splitlines()[0]} | – | – | – |")
+            continue
+        share = row.get("share_of_bare")
+        wanted = goal.get(variant)
+        verdict = "–"
+        if wanted is not None and share is not None:
+            verdict = f"≥ {wanted:.0%}: " + ("met" if share >= wanted else "NOT met")
+        out.append(
+            f"| {variant} | {row['per_request'] / 1e6:.2f} M | {row.get('times_bare', 0):.2f}"
+            f" | {'–' if share is None else f'{share:.0%}'} | {verdict} |"
+        )
+    embedded = result["summary"].get("ours-embedded", {}).get("per_request")
+    otlp = result["summary"].get("ours-otlp", {}).get("per_request")
+    if embedded and otlp:
+        verdict = "met" if embedded <= otlp else "NOT met"
+        out.append(
+            f"\nThe embedded default never costs more than OTLP: {embedded / otlp:.3f}× OTLP"
+            f" ({verdict})"
+        )
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m benchmarks.service.instructions --worker VARIANT N PORT DIR``."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 5 or args[0] != "--worker":
+        print(
+            "usage: python -m benchmarks.service.instructions --worker VARIANT N PORT DIR",
+            file=sys.stderr,
+        )
+        return 2
+    worker(args[1], int(args[2]), int(args[3]), args[4])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
