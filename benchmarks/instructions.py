@@ -44,7 +44,16 @@ from typing import Any
 from benchmarks.measuring import frozen_heap
 from benchmarks.workloads import WORKLOADS
 
-__all__ = ["DEFAULT_CANDIDATES", "DEFAULT_WORKLOADS", "render", "run", "summarise", "worker"]
+__all__ = [
+    "DEFAULT_CANDIDATES",
+    "DEFAULT_WORKLOADS",
+    "callgrind",
+    "render",
+    "run",
+    "summarise",
+    "totals",
+    "worker",
+]
 
 DEFAULT_CANDIDATES = ("bare", "noop", "floor", "ours", "openllmetry")
 """Who is counted: enough for goals 2 (ours ÷ floor), 3 (÷ OpenLLMetry) and 4 (noop)."""
@@ -122,35 +131,63 @@ def worker(name: str, workload_ids: list[str]) -> list[dict[str, Any]]:
     return done
 
 
-def _count(name: str, workload_ids: list[str], python: str, folder: Path) -> dict[str, Any]:
-    """Run ``name``'s worker under callgrind; instructions per op per workload."""
-    out = folder / f"callgrind.{name}"
+def callgrind(
+    arguments: list[str],
+    out: Path,
+    env: dict[str, str],
+    *,
+    python: str,
+    options: tuple[str, ...] = (),
+) -> subprocess.CompletedProcess[str] | str:
+    """``python arguments...`` under callgrind, from the project root, writing ``out``.
+
+    ``PYTHONHASHSEED=0`` (dict layouts the same from run to run) and the project root on
+    ``PYTHONPATH`` are added to ``env``. Returns the finished process, or what went wrong.
+    """
     command = [
         "valgrind",
         "--tool=callgrind",
-        "--collect-atstart=no",
-        "--toggle-collect=sys_call_tracing",
-        "--dump-after=sys_call_tracing",
+        *options,
         "--dump-instr=no",
         "--collect-jumps=no",
         f"--callgrind-out-file={out}",
         python,
-        "-m",
-        "benchmarks.instructions",
-        "--worker",
-        name,
-        ",".join(workload_ids),
+        *arguments,
     ]
     root = Path(__file__).resolve().parent.parent
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    env = {**env, "PYTHONHASHSEED": "0"}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
-    started = time.monotonic()
     done = subprocess.run(
         command, capture_output=True, text=True, cwd=root, env=env, timeout=3600, check=False
     )
     if done.returncode:
         tail = "\n".join(done.stderr.strip().splitlines()[-15:])
-        return {"error": f"worker exited {done.returncode}: {tail}"}
+        return f"worker exited {done.returncode}: {tail}"
+    return done
+
+
+def totals(dump: Path) -> int | None:
+    """The instructions a callgrind dump counted (``None`` if it has no totals)."""
+    match = _TOTALS.search(dump.read_text(encoding="utf-8", errors="replace"))
+    return None if match is None else int(match.group(1))
+
+
+def _count(name: str, workload_ids: list[str], python: str, folder: Path) -> dict[str, Any]:
+    """Run ``name``'s worker under callgrind; instructions per op per workload."""
+    started = time.monotonic()
+    done = callgrind(
+        ["-m", "benchmarks.instructions", "--worker", name, ",".join(workload_ids)],
+        folder / f"callgrind.{name}",
+        dict(os.environ),
+        python=python,
+        options=(
+            "--collect-atstart=no",
+            "--toggle-collect=sys_call_tracing",
+            "--dump-after=sys_call_tracing",
+        ),
+    )
+    if isinstance(done, str):
+        return {"error": done}
     blocks = json.loads(done.stdout.strip().splitlines()[-1])
     dumps = sorted(
         (p for p in folder.glob(f"callgrind.{name}.*") if p.suffix[1:].isdigit()),
@@ -160,10 +197,10 @@ def _count(name: str, workload_ids: list[str], python: str, folder: Path) -> dic
         return {"error": f"{len(dumps)} callgrind dumps for {len(blocks)} blocks"}
     per_op = {}
     for block, dump in zip(blocks, dumps, strict=True):
-        match = _TOTALS.search(dump.read_text(encoding="utf-8", errors="replace"))
-        if match is None:
+        counted = totals(dump)
+        if counted is None:
             return {"error": f"no totals in {dump.name}"}
-        per_op[block["workload"]] = int(match.group(1)) / block["ops"]
+        per_op[block["workload"]] = counted / block["ops"]
     return {"per_op": per_op, "seconds": time.monotonic() - started}
 
 

@@ -8,11 +8,11 @@ import json
 import os
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
+from benchmarks.service import driver
 from benchmarks.service import instructions as si
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,11 +21,11 @@ ROOT = Path(__file__).resolve().parents[1]
 def _worker(variant: str, requests: int, port: int, directory: Path) -> None:
     """The counted worker as callgrind starts it, without callgrind."""
     env = {
-        **os.environ,
-        "OTEL_BSP_SCHEDULE_DELAY": si._PAST_THE_RUN_MS,
-        "OTEL_METRIC_EXPORT_INTERVAL": si._PAST_THE_RUN_MS,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")]),
+        **driver.worker_env(),
+        "OTEL_BSP_SCHEDULE_DELAY": si.PAST_THE_RUN_MS,
+        "OTEL_METRIC_EXPORT_INTERVAL": si.PAST_THE_RUN_MS,
     }
+    env["PYTHONPATH"] += os.pathsep + str(ROOT / "src")
     command = [sys.executable, "-m", "benchmarks.service.instructions", "--worker"]
     done = subprocess.run(
         [*command, variant, str(requests), str(port), str(directory)],
@@ -39,24 +39,18 @@ def _worker(variant: str, requests: int, port: int, directory: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
 
 
-def _stats(port: int) -> dict[str, Any]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=10) as response:
-        stats: dict[str, Any] = json.loads(response.read())
-    return stats
-
-
 class TestWorker:
     def test_otlp_exports_every_span_in_one_batch_at_the_end(self, tmp_path: Path) -> None:
         """Schedule and interval past the run: one traces request and one metrics request."""
-        with si._sink() as port:
+        with driver.sink_process() as port:
             _worker("ours-otlp", 3, port, tmp_path)
-            stats = _stats(port)
+            stats = driver._get(port, "/stats")
         assert stats["requests"] == {"/v1/traces": 1, "/v1/metrics": 1}
         assert stats["bytes"]["/v1/traces"] > 0
 
     def test_embedded_writes_the_run_to_its_directory(self, tmp_path: Path) -> None:
         """The embedded default: every span of warm-up and run in one batch of lines."""
-        with si._sink() as port:
+        with driver.sink_process() as port:
             _worker("ours-embedded", 3, port, tmp_path)
         lines = (tmp_path / "traces.jsonl").read_text(encoding="utf-8").splitlines()
         spans = [

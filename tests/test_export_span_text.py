@@ -16,7 +16,8 @@ from hypothesis import given
 from opentelemetry.sdk.trace import ReadableSpan
 
 from langchain_otel._export import _otlp_json, _span_text
-from langchain_otel._export._span_text import ENCODER, attributes_text, encode_span, span_text
+from langchain_otel._export._otlp_json import encode_span
+from langchain_otel._export._span_text import ENCODER, attributes_text, span_text
 from tests.test_export_otlp_json import RANDOM, RANDOM_SPANS, REMOTE, _zoo, random_spans
 
 

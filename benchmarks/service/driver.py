@@ -37,7 +37,7 @@ from typing import IO, Any
 from benchmarks.service.app import VARIANTS
 from benchmarks.service.load import LoadResult, rate_load, run_load
 
-__all__ = ["ROUTES", "judge", "render", "run"]
+__all__ = ["GOAL_RPS", "ROUTES", "judge", "render", "run", "sink_process", "worker_env"]
 
 ROUTES = ("invoke", "stream")
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,7 +51,12 @@ machine (bare ≈ 400 and 85, the dearest variant ≈ 230 and 57).
 """
 
 
-def _env() -> dict[str, str]:
+def worker_env() -> dict[str, str]:
+    """The environment of the service's processes.
+
+    The project importable, and none of the caller's ``OTEL_*`` or ``LANGCHAIN_OTEL_*``
+    (each variant configures itself).
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "LANGCHAIN_OTEL_"))}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     return env
@@ -98,12 +103,20 @@ def _stop(process: subprocess.Popen[str], *, timeout: float = 30.0) -> None:
 @contextlib.contextmanager
 def _process(command: list[str], what: str, stderr: IO[str] | None) -> Iterator[tuple[Any, int]]:
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=ROOT, env=_env()
+        command, stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=ROOT, env=worker_env()
     )
     try:
         yield process, _port(process, what)
     finally:
         _stop(process)
+
+
+@contextlib.contextmanager
+def sink_process() -> Iterator[int]:
+    """The local OTLP sink (``benchmarks.service.sink``) in a process of its own: its port."""
+    command = [sys.executable, "-m", "benchmarks.service.sink"]
+    with _process(command, "the OTLP sink", None) as (_, port):
+        yield port
 
 
 def _figures(load: LoadResult, before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -180,10 +193,9 @@ def run(
     rng = random.Random(seed)
     samples: list[dict[str, Any]] = []
     started = time.time()
-    sink_command = [sys.executable, "-m", "benchmarks.service.sink"]
     with (
         tempfile.TemporaryDirectory(prefix="langchain-otel-service-") as tmp,
-        _process(sink_command, "the OTLP sink", None) as (_, sink_port),
+        sink_process() as sink_port,
     ):
         for index in range(rounds):
             for variant in rng.sample(wanted, len(wanted)):

@@ -27,17 +27,14 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import gc
-import os
-import re
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from benchmarks.service import driver
 
 __all__ = ["LONG", "SHORT", "VARIANTS", "render", "run", "summarise", "worker"]
 
@@ -52,8 +49,8 @@ WARM_REQUESTS = 64
 """Requests before the counted ones: every function quickened and specialized (as in
 ``benchmarks/instructions.py``)."""
 
-_PAST_THE_RUN_MS = "86400000"
-_TOTALS = re.compile(r"^(?:summary|totals):\s+(\d+)", re.MULTILINE)
+PAST_THE_RUN_MS = "86400000"
+"""The batch schedule and metric interval of the counted workers: a day, past any run."""
 
 
 def worker(variant: str, requests: int, sink_port: int, directory: str) -> None:
@@ -78,60 +75,25 @@ def worker(variant: str, requests: int, sink_port: int, directory: str) -> None:
     loop.close()
 
 
-@contextlib.contextmanager
-def _sink() -> Iterator[int]:
-    """The service benchmark's OTLP sink in a process of its own; yields its port."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.service.sink"],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=Path(__file__).resolve().parents[2],
-    )
-    try:
-        assert process.stdout is not None
-        port = int(process.stdout.readline().split()[1])
-        yield port
-    finally:
-        process.kill()
-        process.wait()
-
-
 def _count(variant: str, requests: int, sink_port: int, folder: Path) -> int | str:
     """Every instruction of one worker process (all threads): the total, or an error."""
+    from benchmarks import instructions
+
     out = folder / f"callgrind.{variant}.{requests}"
     directory = folder / f"files.{variant}.{requests}"
     directory.mkdir()
-    root = Path(__file__).resolve().parents[2]
     env = {
-        **os.environ,
-        "PYTHONHASHSEED": "0",
-        "OTEL_BSP_SCHEDULE_DELAY": _PAST_THE_RUN_MS,
-        "OTEL_METRIC_EXPORT_INTERVAL": _PAST_THE_RUN_MS,
+        **driver.worker_env(),  # the service's own environment, none of the caller's OTEL_*
+        "OTEL_BSP_SCHEDULE_DELAY": PAST_THE_RUN_MS,
+        "OTEL_METRIC_EXPORT_INTERVAL": PAST_THE_RUN_MS,
     }
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
-    command = [
-        "valgrind",
-        "--tool=callgrind",
-        "--dump-instr=no",
-        "--collect-jumps=no",
-        f"--callgrind-out-file={out}",
-        sys.executable,
-        "-m",
-        "benchmarks.service.instructions",
-        "--worker",
-        variant,
-        str(requests),
-        str(sink_port),
-        str(directory),
-    ]
-    done = subprocess.run(
-        command, capture_output=True, text=True, cwd=root, env=env, timeout=3600, check=False
-    )
-    if done.returncode:
-        tail = "\n".join(done.stderr.strip().splitlines()[-15:])
-        return f"worker exited {done.returncode}: {tail}"
-    match = _TOTALS.search(out.read_text(encoding="utf-8", errors="replace"))
-    return int(match.group(1)) if match else f"no totals in {out.name}"
+    arguments = ["-m", "benchmarks.service.instructions", "--worker", variant]
+    arguments += [str(requests), str(sink_port), str(directory)]
+    done = instructions.callgrind(arguments, out, env, python=sys.executable)
+    if isinstance(done, str):
+        return done
+    counted = instructions.totals(out)
+    return f"no totals in {out.name}" if counted is None else counted
 
 
 def run(variants: tuple[str, ...] = VARIANTS, *, progress: Any = lambda _: None) -> dict[str, Any]:
@@ -143,7 +105,7 @@ def run(variants: tuple[str, ...] = VARIANTS, *, progress: Any = lambda _: None)
     started = time.monotonic()
     with (
         tempfile.TemporaryDirectory(prefix="langchain-otel-service-callgrind-") as tmp,
-        _sink() as port,
+        driver.sink_process() as port,
         concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool,
     ):
         futures = {
@@ -190,7 +152,6 @@ def summarise(totals: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def render(result: dict[str, Any]) -> str:
     """The by-exporter table as Markdown, with issue 18's throughput goals judged on it."""
-    goal = {"ours-none": 0.8, "ours-otlp": 0.7, "ours-otlp-json": 0.7, "ours-embedded": 0.7}
     out = [
         f"Instructions per request of the service's chain, every thread ({result['long']} − "
         f"{result['short']} requests, callgrind); issue 18's goal as a share of bare.\n",
@@ -202,7 +163,7 @@ def render(result: dict[str, Any]) -> str:
             out.append(f"| {variant} | {row['error'].splitlines()[0]} | – | – | – |")
             continue
         share = row.get("share_of_bare")
-        wanted = goal.get(variant)
+        wanted = driver.GOAL_RPS.get(variant)
         verdict = "–"
         if wanted is not None and share is not None:
             verdict = f"≥ {wanted:.0%}: " + ("met" if share >= wanted else "NOT met")

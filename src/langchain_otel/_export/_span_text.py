@@ -21,6 +21,7 @@ Example:
     >>> provider = TracerProvider()
     >>> provider.add_span_processor(SimpleSpanProcessor(memory))
     >>> provider.get_tracer("doc").start_span("hello", attributes={"n": 2}).end()
+    >>> from langchain_otel._export._otlp_json import encode_span
     >>> text = span_text(memory.get_finished_spans()[0])
     >>> text == ENCODER.encode(encode_span(memory.get_finished_spans()[0]))
     True
@@ -45,11 +46,10 @@ from langchain_otel._export._otlp_json import (
     _DropLog,
     _UnencodableError,
     _value,
-    encode_span,
     span_parts,
 )
 
-__all__ = ["ENCODER", "KEY_PREFIXES_MAX", "attributes_text", "encode_span", "span_text"]
+__all__ = ["ENCODER", "KEY_PREFIXES_MAX", "attributes_text", "span_text"]
 
 ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
 """The lines' encoder: compact, UTF-8 text as is, no cycle check (our objects are acyclic
@@ -68,7 +68,15 @@ def _c_dump() -> Callable[[Any], str]:
         return ENCODER.encode
     # What JSONEncoder.iterencode builds for ENCODER on every call (no markers: no cycle check).
     make = c_make_encoder(
-        None, ENCODER.default, encode_basestring, None, ":", ",", False, False, True
+        None,
+        ENCODER.default,
+        encode_basestring,
+        ENCODER.indent,
+        ENCODER.key_separator,
+        ENCODER.item_separator,
+        ENCODER.sort_keys,
+        ENCODER.skipkeys,
+        ENCODER.allow_nan,
     )
 
     def dump(obj: Any) -> str:
@@ -129,7 +137,8 @@ def attributes_text(attributes: Mapping[str, Any]) -> str:
 def span_text(span: ReadableSpan) -> str:
     """``ENCODER.encode(encode_span(span))``, the attributes written as text.
 
-    Raises what :func:`encode_span` raises (the caller falls back to the official path).
+    Raises what :func:`~langchain_otel._export._otlp_json.encode_span` raises (the caller
+    falls back to the official path).
     """
     head, attributes, tail = span_parts(span)
     text = attributes_text(attributes) if attributes else ""
