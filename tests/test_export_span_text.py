@@ -13,12 +13,22 @@ from typing import Any
 import pytest
 import structlog
 from hypothesis import given
+from hypothesis import strategies as st
 from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 from langchain_otel._export import _otlp_json, _span_text
 from langchain_otel._export._otlp_json import encode_span
 from langchain_otel._export._span_text import ENCODER, attributes_text, span_text
-from tests.test_export_otlp_json import RANDOM, RANDOM_SPANS, REMOTE, _zoo, random_spans
+from tests.test_export_otlp_json import (
+    _SPAN_ATTRIBUTES,
+    _TEXT,
+    RANDOM,
+    RANDOM_SPANS,
+    REMOTE,
+    _zoo,
+    random_spans,
+)
 
 
 def _same(span: ReadableSpan) -> None:
@@ -94,3 +104,65 @@ def test_the_key_prefixes_are_bounded(monkeypatch: Any) -> None:
     for _ in range(2):
         _same(many)
     assert len(_span_text._KEY_PREFIXES) == 1 + 3
+
+
+def _context(trace_id: int, span_id: int, *, remote: bool = False) -> SpanContext:
+    return SpanContext(trace_id, span_id, is_remote=remote, trace_flags=TraceFlags(1))
+
+
+PLAIN_SPANS = st.fixed_dictionaries(
+    {
+        "name": _TEXT,
+        "attributes": _SPAN_ATTRIBUTES,
+        "kind": st.sampled_from(SpanKind),
+        "trace_id": st.sampled_from([0, 1, 2**127, 2**128 - 1]) | st.integers(0, 2**128 - 1),
+        "span_id": st.sampled_from([0, 1, 2**64 - 1]) | st.integers(0, 2**64 - 1),
+        "parent": st.none() | st.tuples(st.integers(0, 2**64 - 1), st.booleans()),
+        "times": st.tuples(st.sampled_from([None, 0, 1, 2**63 - 1]), st.none() | st.integers(0)),
+        "status": st.sampled_from(StatusCode),
+        "description": st.none() | _TEXT,
+    }
+)
+"""Spans with no events, links, drops or trace state: the ones written as text whole."""
+
+
+@RANDOM
+@given(arguments=PLAIN_SPANS)
+def test_random_plain_spans_are_written_as_text_whole(arguments: dict[str, Any]) -> None:
+    """What the handler ends: every field of the whole-text path, as the encoder writes it."""
+    parent = arguments["parent"]
+    start, end = arguments["times"]
+    span = ReadableSpan(
+        name=arguments["name"],
+        context=_context(arguments["trace_id"], arguments["span_id"]),
+        parent=None if parent is None else _context(7, parent[0], remote=parent[1]),
+        attributes=arguments["attributes"],
+        kind=arguments["kind"],
+        start_time=start,
+        end_time=end,
+        status=Status(arguments["status"], arguments["description"]),
+    )
+
+    def no_parts(span: ReadableSpan) -> str:
+        raise AssertionError("the whole-text path was expected")
+
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(_span_text, "_parts_text", no_parts)
+        text = span_text(span)
+    assert text == ENCODER.encode(encode_span(span))
+
+
+@pytest.mark.parametrize(
+    ("trace_id", "span_id", "parent_id"),
+    [(2**128, 1, None), (-1, 1, None), (1, 2**64, None), (1, -1, None), (1, 1, 2**64)],
+)
+def test_ids_out_of_range_raise_as_the_dict_encoder_does(
+    trace_id: int, span_id: int, parent_id: int | None
+) -> None:
+    """The caller then takes the official path, which decides."""
+    parent = None if parent_id is None else _context(1, parent_id)
+    span = ReadableSpan(name="odd", context=_context(trace_id, span_id), parent=parent)
+    with pytest.raises(OverflowError):
+        encode_span(span)
+    with pytest.raises(OverflowError):
+        span_text(span)

@@ -6,10 +6,13 @@ small objects per attribute (``{"key": ..., "value": {"stringValue": ...}}``) an
 escapes every one of their keys: for the model span of a chain, half the span's encoding
 cost. Here the attribute list is written as text instead, each key's ``{"key":"...",
 "value":`` prefix kept once encoded (at most :data:`KEY_PREFIXES_MAX` keys), each string
-value escaped by the JSON encoder's own C function; the fields around the attributes
-(:func:`~langchain_otel._export._otlp_json.span_parts`) still go through the encoder. The
-text is byte for byte the encoder's dump of
-:func:`~langchain_otel._export._otlp_json.encode_span` (``tests/test_export_span_text.py``).
+value escaped by the JSON encoder's own C function. A span with no events, links,
+dropped counts or trace state (every span the handler ends) is written as text whole: ids
+in hex, times and enums as numbers, the name and status message escaped by the same C
+function. Any other span's fields around the attributes
+(:func:`~langchain_otel._export._otlp_json.span_parts`) go through the encoder. The text is
+byte for byte the encoder's dump of :func:`~langchain_otel._export._otlp_json.encode_span`
+(``tests/test_export_span_text.py``).
 
 Example:
     >>> from opentelemetry.sdk.trace import TracerProvider
@@ -44,10 +47,12 @@ from langchain_otel._export._otlp_json import (
     _INT64_MAX,
     _INT64_MIN,
     _DropLog,
+    _flags,
     _UnencodableError,
     _value,
     span_parts,
 )
+from langchain_otel._export._span_fields import span_collections
 
 __all__ = ["ENCODER", "KEY_PREFIXES_MAX", "attributes_text", "span_text"]
 
@@ -57,6 +62,9 @@ by construction, and the check is a quarter of a dump)."""
 
 KEY_PREFIXES_MAX = 4096
 """Attribute keys whose encoded prefix is kept; past that, a key is encoded each time."""
+
+_TRACE_ID_MAX = (1 << 128) - 1
+_SPAN_ID_MAX = (1 << 64) - 1
 
 _KEY_PREFIXES: dict[str, str] = {"": '{"value":'}  # an empty key is omitted (proto3)
 
@@ -137,9 +145,68 @@ def attributes_text(attributes: Mapping[str, Any]) -> str:
 def span_text(span: ReadableSpan) -> str:
     """``ENCODER.encode(encode_span(span))``, the attributes written as text.
 
+    A span with no events, links, dropped counts or trace state (what the handler ends)
+    is written as text whole; any other goes through :func:`_parts_text`.
+
     Raises what :func:`~langchain_otel._export._otlp_json.encode_span` raises (the caller
     falls back to the official path).
     """
+    context = span.get_span_context()
+    assert context is not None  # an SDK span always has one
+    attributes, dropped_attributes, events, dropped_events, links, dropped_links = span_collections(
+        span
+    )
+    trace_id = context.trace_id
+    span_id = context.span_id
+    if (
+        dropped_attributes
+        or events
+        or dropped_events
+        or links
+        or dropped_links
+        or context.trace_state
+        or not (0 <= trace_id <= _TRACE_ID_MAX and 0 <= span_id <= _SPAN_ID_MAX)
+    ):
+        return _parts_text(span)
+    # The fields of span_parts, in its order, as the encoder writes them.
+    text = f'{{"traceId":"{trace_id:032x}","spanId":"{span_id:016x}"'
+    parent = span.parent
+    if parent:
+        parent_id = parent.span_id
+        if not 0 <= parent_id <= _SPAN_ID_MAX:
+            return _parts_text(span)
+        text += f',"parentSpanId":"{parent_id:016x}"'
+    name = span.name
+    if name:
+        text += ',"name":' + encode_basestring(name)
+    text += f',"kind":{span.kind._value_ + 1}'
+    start_time = span.start_time
+    if start_time:
+        text += f',"startTimeUnixNano":"{start_time}"'
+    end_time = span.end_time
+    if end_time:
+        text += f',"endTimeUnixNano":"{end_time}"'
+    if attributes:
+        encoded = attributes_text(attributes)
+        if encoded:
+            text += ',"attributes":[' + encoded + "]"
+    status = span.status
+    if status is not None:
+        description = status.description
+        code = status.status_code._value_
+        if description:
+            message = '"message":' + encode_basestring(description)
+            status_text = f'{message},"code":{code}}}' if code else message + "}"
+            text += ',"status":{' + status_text
+        elif code:
+            text += f',"status":{{"code":{code}}}'
+        else:
+            text += ',"status":{}'
+    return f'{text},"flags":{_flags(parent)}}}'
+
+
+def _parts_text(span: ReadableSpan) -> str:
+    """Any span's text: :func:`span_parts` with the attributes written between its parts."""
     head, attributes, tail = span_parts(span)
     text = attributes_text(attributes) if attributes else ""
     head_text = _dump(head)[:-1]
