@@ -63,10 +63,11 @@ DEFAULT_WORKLOADS = ("W1", "W2", "W3", "W4", "W6", "W7", "W8", "W11")
 chat-stream blocks are long under callgrind: ask for them with ``--workloads``)."""
 
 SERVICE_WORKLOAD = "W11"
-"""The service benchmark's chain, in-process: issue 18's "exporters off" goal."""
+"""The service benchmark's chain, in-process, with every signal collected."""
 
 SERVICE_GOAL_SHARE = 0.8
-"""Issue 18: ours with exporters off serves at least 80% of bare's throughput."""
+"""Issue 18: ours with exporters off serves at least 80% of bare's throughput (judged by
+``service/instructions.py``, per request by exporter)."""
 
 _TOTALS = re.compile(r"^(?:summary|totals):\s+(\d+)", re.MULTILINE)
 
@@ -302,37 +303,29 @@ def render(result: dict[str, Any]) -> str:
         )
     service = result["summary"].get(SERVICE_WORKLOAD)
     if service is not None:
-        out.append("\n" + _service_goal(service["share_of_bare"]))
+        out.append("\n" + _service_shares(service["share_of_bare"]))
     errors = {n: r["error"] for n, r in result["candidates"].items() if "error" in r}
     out += [f"\n{name}: {error}" for name, error in errors.items()]
     return "\n".join(out)
 
 
-def _service_goal(shares: dict[str, float]) -> str:
-    """Issue 18's "exporters off ≥ 80% of bare", judged on W11's count (CPU-bound share).
+def _service_shares(shares: dict[str, float]) -> str:
+    """W11's share of bare per candidate, every signal collected (CPU-bound share).
+
+    Issue 18's "exporters off ≥ 80% of bare" is judged per request by exporter
+    (``service/instructions.py``): with metrics off the handler records no points there,
+    while here every candidate's spans and points are collected in memory.
 
     Example:
-        >>> _service_goal({"floor": 0.78, "ours": 0.75}).split("): ", 1)[1][:45]
-        'floor 78%, ours 75%: not met, below the floor'
-        >>> _service_goal({"floor": 0.78, "ours": 0.81}).endswith("ours 81%: met")
+        >>> _service_shares({"floor": 0.78, "ours": 0.75}).endswith("floor 78%, ours 75%")
         True
     """
     listed = ", ".join(f"{name} {share:.0%}" for name, share in shares.items())
-    head = (
-        "W11 as a share of bare if CPU-bound (issue 18: ours with exporters off"
-        f" ≥ {SERVICE_GOAL_SHARE:.0%}): {listed}"
+    return (
+        "W11 as a share of bare if CPU-bound, spans and points collected (issue 18's"
+        f" ≥ {SERVICE_GOAL_SHARE:.0%} with exporters off is judged by exporter, below,"
+        f" where no points are recorded): {listed}"
     )
-    ours, floor = shares.get("ours"), shares.get("floor")
-    if ours is None:
-        return head
-    if ours >= SERVICE_GOAL_SHARE:
-        return f"{head}: met"
-    if floor is not None and floor < SERVICE_GOAL_SHARE:
-        return (
-            f"{head}: not met, below the floor (a handler with no logic emitting our"
-            f" outputs reaches {floor:.0%})"
-        )
-    return f"{head}: not met"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from opentelemetry.sdk.environment_variables import OTEL_METRICS_EXEMPLAR_FILTER
+
 if __package__ in (None, ""):  # run as a script: python benchmarks/run.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -119,7 +121,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--service-variants",
         metavar="ours-none,ours-otlp",
-        help="service: only these variants (bare always runs); default all",
+        help="service: only these variants (bare always runs; the by-exporter count of"
+        " --instructions too); default all",
     )
     parser.add_argument(
         "--instructions",
@@ -135,6 +138,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         default="cpu",
         help="what a block's time is: the worker's CPU time (default: steady on a shared"
         " machine, where other processes preempt ours) or wall time",
+    )
+    parser.add_argument(
+        "--exemplar-filter",
+        choices=("trace_based", "always_on", "always_off"),
+        help="OTEL_METRICS_EXEMPLAR_FILTER for every candidate's worker (default: the SDK's,"
+        " trace_based; always_off gives every candidate OpenLLMetry's metric outputs,"
+        " which carry no exemplars); the service benchmark keeps its own environment",
     )
     parser.add_argument("--seed", type=int, default=20261126, help="seed of the interleaving order")
     parser.add_argument("--out", default="bench-results", help="folder for the JSON results")
@@ -190,15 +200,22 @@ def _instructions(args: argparse.Namespace, argv: list[str]) -> int:
             pythons=pythons,
             progress=_progress,
         )
+        result["exemplar_filter"] = args.exemplar_filter  # None: the SDK's default
         (out / "instructions-latest.json").write_text(
             json.dumps(result, indent=2), encoding="utf-8"
         )
         print("\n## Instructions per op (callgrind)\n")
+        if args.exemplar_filter:
+            print(f"Every candidate with OTEL_METRICS_EXEMPLAR_FILTER={args.exemplar_filter}.\n")
         print(instructions.render(result))
         code = 1 if any("error" in r for r in result["candidates"].values()) else 0
     if args.no_service:
         return code
-    service = service_instructions.run(progress=_progress)
+    variants = service_instructions.VARIANTS
+    if args.service_variants:  # a subset, as for the timed service benchmark (bare always)
+        asked = set(args.service_variants.split(","))
+        variants = tuple(v for v in variants if v == "bare" or v in asked)
+    service = service_instructions.run(variants, progress=_progress)
     (out / "service-instructions-latest.json").write_text(
         json.dumps(service, indent=2), encoding="utf-8"
     )
@@ -210,6 +227,8 @@ def _instructions(args: argparse.Namespace, argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; see ``--help``."""
     args = _parse(argv)
+    if args.exemplar_filter:  # the workers inherit it (their environment is ours)
+        os.environ[OTEL_METRICS_EXEMPLAR_FILTER] = args.exemplar_filter
     if args.instructions:
         return _instructions(args, sys.argv[1:] if argv is None else argv)
     if args.service_only:

@@ -661,18 +661,13 @@ class TestInstructions:
         )
         assert "W11 as a share of bare" not in table
 
-    def test_service_chain_judged_against_issue_18(self) -> None:
-        """W11: each candidate's share of bare, and the 80% goal judged with its floor."""
-
-        def table(ours: float, floor: float) -> str:
-            per_op = {"bare": 3000.0, "floor": floor, "ours": ours}
-            results = {name: {"per_op": {"W11": value}} for name, value in per_op.items()}
-            summary = instructions.summarise(results)
-            assert summary["W11"]["share_of_bare"]["ours"] == pytest.approx(3000 / ours)
-            return instructions.render({"candidates": results, "summary": summary})
-
-        below = table(ours=4000.0, floor=3900.0)
-        assert "floor 77%, ours 75%: not met, below the floor" in below
-        assert "reaches 77%" in below
-        assert "floor 81%, ours 79%: not met\n" in table(ours=3800.0, floor=3700.0) + "\n"
-        assert table(ours=3700.0, floor=3600.0).rstrip().endswith("ours 81%: met")
+    def test_service_chain_shares(self) -> None:
+        """W11: each candidate's share of bare; the 80% goal is left to the by-exporter count."""
+        per_op = {"bare": 3000.0, "floor": 3900.0, "ours": 4000.0}
+        results = {name: {"per_op": {"W11": value}} for name, value in per_op.items()}
+        summary = instructions.summarise(results)
+        assert summary["W11"]["share_of_bare"]["ours"] == pytest.approx(3000 / 4000)
+        table = instructions.render({"candidates": results, "summary": summary})
+        assert table.rstrip().endswith("floor 77%, ours 75%")
+        assert "judged by exporter" in table
+        assert "met" not in table.rsplit("\n", 1)[-1]

@@ -48,6 +48,7 @@ from langchain_otel._export._otlp_http_proto import OtlpHttpProtoSpanExporter
 from langchain_otel._export._otlp_proto import prepare_proto
 from langchain_otel._export._prepared import prepare as prepare_span
 from langchain_otel._settings import UNKNOWN_SERVICE, Settings
+from langchain_otel._unread_meters import register as register_unread
 from langchain_otel.environment_variables import LANGCHAIN_OTEL_DIRECTORY
 from langchain_otel.exceptions import ConfigurationError, MissingDependencyError
 
@@ -213,6 +214,8 @@ def build(settings: Settings) -> Providers:
             )
         )
     meter_provider = MeterProvider(resource=resource, metric_readers=readers)
+    if not readers:  # it can never take one: the handler records no points on it
+        register_unread(meter_provider)
 
     logger_provider = LoggerProvider(resource=resource)
     for _, log_exporter in _exporters("logs", settings, directory):

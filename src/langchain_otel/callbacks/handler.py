@@ -16,6 +16,7 @@ from opentelemetry import metrics, trace
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
+from langchain_otel._unread_meters import points_meter_provider
 from langchain_otel.callbacks import _logs, _propagation, _runs
 from langchain_otel.callbacks import _semconv as sc
 from langchain_otel.callbacks._agents import tool_message_failed
@@ -55,7 +56,9 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
 
     Args:
         tracer_provider: Where spans go; the global provider when None.
-        meter_provider: Where metrics go; the global provider when None.
+        meter_provider: Where metrics go; the global provider when None. One that
+            ``configure()`` built with no metric exporter gets no points: no reader
+            can ever read it.
         logger: A structlog-style logger; ``structlog.get_logger("langchain_otel")``
             when None. The handler never calls ``structlog.configure()``.
         capture_content: Record prompts and completions (``True``), or not
@@ -144,7 +147,10 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
             _SCOPE, _VERSION, tracer_provider=tracer_provider, schema_url=_SCHEMA_URL
         )
         meter = metrics.get_meter(
-            _SCOPE, _VERSION, meter_provider=meter_provider, schema_url=_SCHEMA_URL
+            _SCOPE,
+            _VERSION,
+            meter_provider=points_meter_provider(meter_provider),
+            schema_url=_SCHEMA_URL,
         )
         self._instruments = Instruments(meter)
         self._logger = _logs.default_logger() if logger is None else logger
