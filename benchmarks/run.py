@@ -227,8 +227,7 @@ def _instructions(args: argparse.Namespace, argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; see ``--help``."""
     args = _parse(argv)
-    if args.exemplar_filter:  # the workers inherit it (their environment is ours)
-        os.environ[OTEL_METRICS_EXEMPLAR_FILTER] = args.exemplar_filter
+    _exemplar_filter(args)
     if args.instructions:
         return _instructions(args, sys.argv[1:] if argv is None else argv)
     if args.service_only:
@@ -237,6 +236,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_service:
         return code
     return max(code, _service(args, _progress)[1])
+
+
+def _exemplar_filter(args: argparse.Namespace) -> None:
+    """``--exemplar-filter``: every worker inherits it (their environment is ours)."""
+    if args.exemplar_filter:
+        os.environ[OTEL_METRICS_EXEMPLAR_FILTER] = args.exemplar_filter
 
 
 def _progress(message: str) -> None:

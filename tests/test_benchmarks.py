@@ -671,3 +671,29 @@ class TestInstructions:
         assert table.rstrip().endswith("floor 77%, ours 75%")
         assert "judged by exporter" in table
         assert "met" not in table.rsplit("\n", 1)[-1]
+
+
+def _exemplars_recorded() -> int:
+    """Exemplars on one point recorded inside a sampled span, with the environment's filter."""
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+
+    reader = InMemoryMetricReader()
+    histogram = MeterProvider(metric_readers=[reader]).get_meter("t").create_histogram("h")
+    with TracerProvider().get_tracer("t").start_as_current_span("run"):
+        histogram.record(1.0, {"k": "v"})
+    data = reader.get_metrics_data()
+    assert data is not None
+    (point,) = data.resource_metrics[0].scope_metrics[0].metrics[0].data.data_points
+    return len(point.exemplars)
+
+
+def test_exemplar_filter_reaches_the_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--exemplar-filter sets the SDK's variable, which the workers inherit."""
+    monkeypatch.delenv("OTEL_METRICS_EXEMPLAR_FILTER", raising=False)
+    run._exemplar_filter(run._parse([]))
+    assert _exemplars_recorded() == 1  # the SDK's default: trace_based
+    monkeypatch.setenv("OTEL_METRICS_EXEMPLAR_FILTER", "trace_based")  # undone after the test
+    run._exemplar_filter(run._parse(["--exemplar-filter", "always_off"]))
+    assert _exemplars_recorded() == 0
