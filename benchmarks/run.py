@@ -221,7 +221,10 @@ def _instructions(args: argparse.Namespace, argv: list[str]) -> int:
     )
     print("\n## Instructions per service request, by exporter (callgrind)\n")
     print(service_instructions.render(service))
-    return max(code, 1 if any("error" in r for r in service["summary"].values()) else 0)
+    failed = any(
+        "error" in row for route in service["routes"].values() for row in route["summary"].values()
+    )
+    return max(code, 1 if failed else 0)
 
 
 def main(argv: list[str] | None = None) -> int:

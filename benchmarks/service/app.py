@@ -17,7 +17,10 @@ SIGTERM (then flushes its telemetry). Routes:
 The lag probe is a task that sleeps 5 ms in a loop and records how much longer than
 that each sleep took: the time the loop was busy with other callbacks.
 
-Variants (see :data:`VARIANTS`): ``bare``; ``ours-none``, ``ours-otlp``,
+Variants (see :data:`VARIANTS`): ``bare``; ``noop``: a handler that does nothing, run
+inline, on every run through the same kind of configure hook as ``instrument()`` (what
+LangChain's callback dispatch costs with any handler present: the floor under
+``ours-none``); ``ours-none``, ``ours-otlp``,
 ``ours-otlp-json``, ``ours-embedded``: ``langchain_otel.configure(...)`` + ``instrument()``
 as the docs say, with every exporter ``none``, OTLP/HTTP to the local sink (the default
 ``http/protobuf``, or ``protocol="http/json"``), or the embedded default (JSON Lines
@@ -56,6 +59,7 @@ __all__ = [
 
 VARIANTS = (
     "bare",
+    "noop",
     "ours-none",
     "ours-none+fastapi",
     "ours-otlp",
@@ -156,6 +160,28 @@ def _quiet_structlog() -> None:
     )
 
 
+def _noop_handler() -> Callable[[], None]:
+    """A do-nothing inline handler on every run, added as ``instrument()`` adds ours."""
+    from contextvars import ContextVar
+
+    from langchain_core.callbacks import BaseCallbackHandler
+    from langchain_core.tracers.context import register_configure_hook
+
+    class NoopHandler(BaseCallbackHandler):
+        """Does nothing, inline: what LangChain's dispatch alone costs."""
+
+        run_inline = True
+
+    slot: ContextVar[BaseCallbackHandler | None] = ContextVar("noop_handler", default=None)
+    register_configure_hook(slot, inheritable=True)
+    slot.set(NoopHandler())  # every task the server starts copies this context
+
+    def stop() -> None:
+        slot.set(None)
+
+    return stop
+
+
 def _openllmetry(endpoint: str) -> Callable[[], None]:
     from opentelemetry import metrics, trace
     from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
@@ -193,6 +219,8 @@ def setup(variant: str, *, sink_port: int | None, directory: str | None) -> Call
         return lambda: None
     if variant == "openllmetry":
         return _openllmetry(endpoint)
+    if variant == "noop":
+        return _noop_handler()
     import langchain_otel
 
     if variant in ("ours-none", "ours-none+fastapi"):
