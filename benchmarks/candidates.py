@@ -254,12 +254,7 @@ def _setup_bare(sdk: Sdk) -> Installed:
 
 
 def _setup_noop(sdk: Sdk) -> Installed:
-    from langchain_core.callbacks import BaseCallbackHandler
-
-    class NoopHandler(BaseCallbackHandler):
-        """Does nothing, inline: what LangChain's dispatch alone costs."""
-
-        run_inline = True
+    from benchmarks.noop import NoopHandler
 
     return Installed(config={"callbacks": [NoopHandler()]})
 

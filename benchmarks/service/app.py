@@ -167,10 +167,7 @@ def _noop_handler() -> Callable[[], None]:
     from langchain_core.callbacks import BaseCallbackHandler
     from langchain_core.tracers.context import register_configure_hook
 
-    class NoopHandler(BaseCallbackHandler):
-        """Does nothing, inline: what LangChain's dispatch alone costs."""
-
-        run_inline = True
+    from benchmarks.noop import NoopHandler
 
     slot: ContextVar[BaseCallbackHandler | None] = ContextVar("noop_handler", default=None)
     register_configure_hook(slot, inheritable=True)
