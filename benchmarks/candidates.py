@@ -156,6 +156,13 @@ CANDIDATES: dict[str, Candidate] = {
             ("langchain-otel",),
             is_reference=True,
         ),
+        Candidate(
+            "floor-causal",
+            "the floor, end attributes set at the end and our context propagation on:"
+            " what any handler with our outputs pays",
+            ("langchain-otel",),
+            is_reference=True,
+        ),
         Candidate("ours", "OTelCallbackHandler in config", ("langchain-otel",)),
         Candidate(
             "ours-sampled",
@@ -305,19 +312,28 @@ def _setup_ours_sampled(sdk: Sdk) -> Installed:
     return _installed_ours(handler, workloads=("W1",))
 
 
-def _setup_floor(sdk: Sdk) -> Installed:
-    """The floor: a handler per workload replaying ours' recorded outputs."""
+def _setup_floor(sdk: Sdk, *, causal: bool = False) -> Installed:
+    """The floor: a handler per workload replaying ours' recorded outputs.
+
+    ``causal``: the causal floor, with our context propagation installed (the handler
+    claims its runs where propagation finds them).
+    """
     from benchmarks import floor
     from benchmarks import workloads as wl
 
     _quiet_structlog()
+    if causal:
+        from langchain_otel.callbacks import _propagation
+
+        _propagation.install()  # before any recording: record() then leaves it installed
     models = wl.build_models()
     configs: dict[str, dict[str, Any]] = {}
     handlers: list[Any] = []
 
     def config_for(workload: str) -> dict[str, Any]:
         if workload not in configs:
-            handler = floor.FloorHandler(floor.record(wl.WORKLOADS[workload], models), sdk)
+            script = floor.record(wl.WORKLOADS[workload], models)
+            handler = floor.FloorHandler(script, sdk, causal=causal)
             handlers.append(handler)
             configs[workload] = {"callbacks": [handler]}
         return configs[workload]
@@ -328,6 +344,10 @@ def _setup_floor(sdk: Sdk) -> Installed:
         open_runs=lambda: sum(h.open_runs for h in handlers),
         config_for=config_for,
     )
+
+
+def _setup_floor_causal(sdk: Sdk) -> Installed:
+    return _setup_floor(sdk, causal=True)
 
 
 def _setup_ours_structlog(sdk: Sdk) -> Installed:
@@ -405,6 +425,7 @@ _SETUPS: dict[str, Callable[[Sdk], Installed]] = {
     "bare": _setup_bare,
     "noop": _setup_noop,
     "floor": _setup_floor,
+    "floor-causal": _setup_floor_causal,
     "ours": _setup_ours,
     "ours-sampled": _setup_ours_sampled,
     "ours-instrument": _setup_ours_instrument,

@@ -21,14 +21,24 @@ Templates are keyed by ``(run type, has a parent)``: one key per kind of run in 
 workload (W6's 16 model runs share one), and :func:`record` refuses a recording where
 two runs under one key differ in shape.
 
+The *causal* floor (``FloorHandler(..., causal=True)``, candidate ``floor-causal``) pays
+the two costs that any handler emitting our outputs must pay on top, and nothing else:
+what ours learns only at a run's end (usage, cost, response model, outcome) is set at
+its end, in one ``set_attributes`` call, as ours does (the recording notes which keys
+ours gave ``start_span``); and our context propagation is installed, with each run's
+span claimed in ``_runs.CLAIMS`` where propagation finds it, so a run's span is current
+inside the run (goal 6: "every goal holds with context propagation on").
+
 Example:
     >>> from benchmarks import candidates, workloads as wl
     >>> models = wl.build_models()
     >>> script = record(wl.WORKLOADS["W2"], models)
     >>> sorted(script.templates)
-    [('chain', False), ('chain', True), ('llm', True)]
+    [('chain', False), ('llm', True)]
     >>> [(i.kind, i.name) for i in script.instruments][:2]
     [('histogram', 'gen_ai.client.operation.duration'), ('histogram', 'gen_ai.client.token.usage')]
+    >>> sorted(script.templates[("llm", True)].end_attributes)[:2]
+    ['gen_ai.response.finish_reasons', 'gen_ai.response.model']
 """
 
 from __future__ import annotations
@@ -49,6 +59,7 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from langchain_otel.callbacks import _semconv as sc
+from langchain_otel.callbacks._runs import CLAIMS, RunState
 
 __all__ = [
     "FloorHandler",
@@ -81,6 +92,18 @@ class SpanTemplate:
     status: Status | None
     points: tuple[tuple[int, float, Mapping[str, Any], bool], ...]
     """(instrument, value, attributes, recorded with a sampled span current)."""
+    start_keys: frozenset[str] = frozenset()
+    """The attribute keys ours gave ``start_span``; the rest it set at the run's end."""
+
+    @property
+    def start_attributes(self) -> dict[str, Any]:
+        """What ours knew at the run's start (the causal floor's ``start_span`` dict)."""
+        return {k: v for k, v in self.attributes.items() if k in self.start_keys}
+
+    @property
+    def end_attributes(self) -> dict[str, Any]:
+        """What ours set at the run's end (the causal floor's one ``set_attributes``)."""
+        return {k: v for k, v in self.attributes.items() if k not in self.start_keys}
 
     def shape(self) -> tuple[Any, ...]:
         """What must agree between two runs under one key (values may differ)."""
@@ -88,6 +111,7 @@ class SpanTemplate:
             self.name,
             self.kind,
             tuple(sorted(self.attributes)),
+            tuple(sorted(self.start_keys)),
             None if self.status is None else self.status.status_code,
             tuple((i, tuple(sorted(a.items())), e) for i, _, a, e in self.points),
         )
@@ -112,6 +136,7 @@ class _Events:
     def __init__(self) -> None:
         self.specs: list[InstrumentSpec] = []
         self.log: list[tuple[int, str, Any]] = []
+        self.start_keys: dict[int, frozenset[str]] = {}  # span id -> keys given at start
 
     def add(self, what: str, item: Any) -> None:
         self.log.append((threading.get_ident(), what, item))
@@ -120,6 +145,9 @@ class _Events:
 class _KeepEnded(SpanProcessor):
     def __init__(self, events: _Events) -> None:
         self._events = events
+
+    def on_start(self, span: Any, parent_context: Any = None) -> None:
+        self._events.start_keys[span.context.span_id] = frozenset(span.attributes or {})
 
     def on_end(self, span: ReadableSpan) -> None:
         self._events.add("span", span)
@@ -226,7 +254,10 @@ def _templates(events: _Events) -> tuple[dict[tuple[str, bool], SpanTemplate], i
     for span, span_points in done:
         attributes = dict(span.attributes or {})
         status = span.status if span.status.status_code is not StatusCode.UNSET else None
-        template = SpanTemplate(span.name, span.kind, attributes, status, tuple(span_points))
+        start_keys = events.start_keys.get(span.context.span_id, frozenset(attributes))
+        template = SpanTemplate(
+            span.name, span.kind, attributes, status, tuple(span_points), start_keys
+        )
         key = (str(attributes.get(sc.LANGCHAIN_RUN_TYPE)), span.parent is not None)
         first = templates.setdefault(key, template)
         if first.shape() != template.shape():
@@ -297,6 +328,10 @@ def build_instruments(meter: Any, specs: Sequence[InstrumentSpec]) -> list[Calla
 class FloorHandler(BaseCallbackHandler):
     """Replays a :class:`Script`: our outputs, precomputed, on the real SDK.
 
+    ``causal=True``: the causal floor (module docstring): the end attributes set at the
+    end in one call, and every run claimed for our context propagation (which the
+    ``floor-causal`` candidate installs).
+
     Example:
         >>> from benchmarks import candidates, workloads as wl
         >>> models = wl.build_models()
@@ -311,16 +346,23 @@ class FloorHandler(BaseCallbackHandler):
     run_inline = True
     raise_error = True
 
-    def __init__(self, script: Script, sdk: Any) -> None:
+    def __init__(self, script: Script, sdk: Any, *, causal: bool = False) -> None:
         self._tracer = sdk.tracer_provider.get_tracer("langchain_otel.bench.floor")
         methods = build_instruments(
             sdk.meter_provider.get_meter("langchain_otel.bench.floor"), script.instruments
         )
+        self._causal = causal
         self._templates = {
-            key: (t, tuple((methods[i], v, a, e) for i, v, a, e in t.points))
+            key: (
+                t,
+                tuple((methods[i], v, a, e) for i, v, a, e in t.points),
+                t.start_attributes if causal else t.attributes,
+                t.end_attributes if causal else {},
+            )
             for key, t in script.templates.items()
         }
-        self._runs: dict[UUID, list[Any]] = {}  # run id -> [span, points, status, context]
+        # run id -> [span, points, status, context, end attributes]
+        self._runs: dict[UUID, list[Any]] = {}
 
     @property
     def open_runs(self) -> int:
@@ -336,18 +378,27 @@ class FloorHandler(BaseCallbackHandler):
                 context = parent[3] = trace.set_span_in_context(parent[0])
         recorded = self._templates.get((run_type, parent_run_id is not None))
         if recorded is None:  # ours folds this run: no span, children to its ancestor
-            self._runs[run_id] = [None, (), None, context]
+            self._runs[run_id] = [None, (), None, context, None]
+            if self._causal:
+                claim = CLAIMS[run_id] = RunState(None, run_type, 0.0)
+                claim.context = context
             return
-        template, points = recorded
+        template, points, start_attributes, end_attributes = recorded
         span = self._tracer.start_span(
-            template.name, context=context, kind=template.kind, attributes=template.attributes
+            template.name, context=context, kind=template.kind, attributes=start_attributes
         )
-        self._runs[run_id] = [span, points, template.status, None]
+        self._runs[run_id] = [span, points, template.status, None, end_attributes]
+        if self._causal:
+            CLAIMS[run_id] = RunState(span, run_type, 0.0)
 
     def _end(self, run_id: UUID) -> None:
-        span, points, status, context = self._runs.pop(run_id)
+        span, points, status, context, end_attributes = self._runs.pop(run_id)
+        if self._causal:
+            CLAIMS.pop(run_id, None)
         if span is None:  # folded
             return
+        if end_attributes:
+            span.set_attributes(end_attributes)
         if status is not None:
             span.set_status(status)
         span.end()

@@ -128,7 +128,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--instructions",
         action="store_true",
         help="only count instructions under callgrind: per op (steady figures for issue 15;"
-        " default candidates bare,noop,floor,ours,openllmetry and workloads W1-W4,W6-W8,W11),"
+        " default candidates bare,noop,floor,floor-causal,ours,openllmetry and workloads"
+        " W1-W4,W6-W8,W11),"
         " then per service request by exporter, every thread (issue 18; --no-service skips"
         " it, --service-only runs only it)",
     )

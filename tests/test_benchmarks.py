@@ -237,9 +237,10 @@ def _points(sdk: candidates.Sdk) -> dict[str, list[tuple[Any, ...]]]:
 
 
 class TestFloor:
+    @pytest.mark.parametrize("causal", [False, True], ids=["floor", "floor-causal"])
     @pytest.mark.parametrize("wid", list(wl.WORKLOADS))
     def test_emits_exactly_what_ours_emits(
-        self, wid: str, models: wl.Models, loop: asyncio.AbstractEventLoop
+        self, wid: str, causal: bool, models: wl.Models, loop: asyncio.AbstractEventLoop
     ) -> None:
         """Same spans (names, kinds, attribute keys, tree), metric points and exemplars."""
         workload = wl.WORKLOADS[wid]
@@ -247,7 +248,7 @@ class TestFloor:
         seen = []
         for build in (
             lambda sdk: candidates.ours_handler(sdk.tracer_provider, sdk.meter_provider),
-            lambda sdk: floor.FloorHandler(floor.record(workload, models), sdk),
+            lambda sdk: floor.FloorHandler(floor.record(workload, models), sdk, causal=causal),
         ):
             sdk = candidates.make_sdk()
             sdk.exporter.keep = True
@@ -293,6 +294,47 @@ class TestFloor:
         ]
         assert (script.spans_per_op, script.points_per_op) == (1, 4)
 
+    def test_causal_floor_sets_at_the_end_what_ours_learns_there(self, models: wl.Models) -> None:
+        """The recording splits each span's attributes where ours gave them to the SDK."""
+        script = floor.record(wl.WORKLOADS["W2"], models)
+        model = script.templates[("llm", True)]
+        start, end = model.start_attributes, model.end_attributes
+        assert {"gen_ai.request.model", "langchain.run.id"} <= start.keys()
+        assert {"gen_ai.usage.output_tokens", "langchain_otel.cost.total"} <= end.keys()
+        assert "langchain_otel.outcome" in end  # a model run's outcome is known at its end
+        assert {**start, **end} == dict(model.attributes)
+        chain = script.templates[("chain", False)]
+        assert chain.end_attributes == {}  # a chain's outcome goes in its start dict
+
+    @pytest.mark.parametrize("causal", [False, True])
+    def test_causal_floor_makes_the_run_span_current_inside_the_run(
+        self, causal: bool, models: wl.Models, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """floor-causal pays for propagation for real: the model span is current in it."""
+        from langchain_otel.callbacks import _propagation
+        from langchain_otel.llms import EchoLLM
+
+        _propagation.install()  # as the floor-causal candidate does
+        current: list[Any] = []
+        generate = EchoLLM._generate
+
+        def spying(self: Any, *args: Any, **kwargs: Any) -> Any:
+            current.append(trace.get_current_span())
+            return generate(self, *args, **kwargs)
+
+        monkeypatch.setattr(EchoLLM, "_generate", spying)
+        sdk = candidates.make_sdk()
+        handler = floor.FloorHandler(floor.record(wl.WORKLOADS["W2"], models), sdk, causal=causal)
+        current.clear()  # the recording ran the model too
+        models.llm_chain.invoke({"question": wl.PROMPT}, config={"callbacks": [handler]})
+        (inside,) = current
+        assert handler.open_runs == 0
+        if causal:
+            assert inside.name == "text_completion echo"  # type: ignore[attr-defined]
+            assert inside.parent is not None  # under the chain's span
+        else:
+            assert not inside.get_span_context().is_valid
+
     def test_refuses_runs_of_one_kind_with_different_shapes(self) -> None:
         """Two model runs under one key that differ in attributes cannot share a template."""
         events = floor._Events()
@@ -333,6 +375,7 @@ class TestGoals:
                 _sample("bare", "W1", rnd, 100),
                 _sample("noop", "W1", rnd, 110),
                 _sample("floor", "W1", rnd, 140),
+                _sample("floor-causal", "W1", rnd, 145),
                 _sample("ours", "W1", rnd, ours),
                 _sample("openllmetry", "W1", rnd, 200),
                 _sample("ours-structlog", "W1", rnd, ours * 1.5),
@@ -376,7 +419,9 @@ class TestGoals:
         assert verdicts["memory"]["value"] == pytest.approx(1.0)
         table = goals.render(verdicts, wl.WORKLOADS)
         assert w1["floor_over_peer"] == pytest.approx(0.4)  # floor 40 µs, OpenLLMetry 100
-        assert "| W1 EchoLLM.invoke | 1.35× | 0.40× | 1.35× floor: NOT met |" in table  # noqa: RUF001
+        assert w1["causal_floor_over_peer"] == pytest.approx(0.45)  # floor-causal 45 µs
+        assert w4["causal_floor_over_peer"] is None  # not in the run
+        assert "| W1 EchoLLM.invoke | 1.35× | 0.40× | 0.45× | 1.35× floor: NOT met |" in table  # noqa: RUF001
 
     def test_no_data_is_not_a_verdict(self) -> None:
         """Without a floor in the run, goal 2 is neither met nor missed."""
@@ -634,6 +679,7 @@ class TestInstructions:
             "bare": {"W1": 1000.0, "W4": 10_000.0},
             "noop": {"W1": 1100.0, "W4": 11_000.0},
             "floor": {"W1": 2000.0, "W4": 12_000.0},
+            "floor-causal": {"W1": 2100.0, "W4": 12_128.0},
             "ours": {"W1": 2200.0, "W4": 12_256.0},
             "openllmetry": {"W1": 3000.0, "W4": 13_000.0},
         }
@@ -642,9 +688,13 @@ class TestInstructions:
         assert summary["W1"]["overhead"] == {
             "noop": 100.0,
             "floor": 1000.0,
+            "floor-causal": 1100.0,
             "ours": 1200.0,
             "openllmetry": 2000.0,
         }
+        assert summary["W1"]["causal_floor_over_openllmetry"] == pytest.approx(0.55)
+        assert summary["W1"]["ours_over_causal_floor"] == pytest.approx(1200 / 1100)
+        assert summary["W4"]["per_token_over_causal_floor"] == pytest.approx(0.5)  # 128 / 256
         assert summary["W1"]["ours_over_floor"] == pytest.approx(1.2)
         assert summary["W1"]["ours_over_openllmetry"] == pytest.approx(0.6)
         assert summary["W1"]["floor_over_openllmetry"] == pytest.approx(0.5)
@@ -652,9 +702,12 @@ class TestInstructions:
         assert summary["W4"]["per_token_over_floor"] == pytest.approx(1.0)  # 256 / 256
         assert summary["W4"]["per_token_over_noop"] == pytest.approx(1256 / 256)
         table = instructions.render({"candidates": results, "summary": summary})
-        row = "| W1 EchoLLM.invoke | 1 k | 0 k | 1 k | 1 k | 2 k | 1.20× | 0.60× | 0.50× | – |"  # noqa: RUF001
+        row = (
+            "| W1 EchoLLM.invoke | 1 k | 0 k | 1 k | 1 k | 1 k | 2 k"
+            " | 1.20× | 0.60× | 0.50× | 0.55× | 1.09× | – |"  # noqa: RUF001
+        )
         assert row in table
-        assert "| +1 / +5 |" in table
+        assert "| +1 / +0 / +5 |" in table
         broken = {**results, "openllmetry": {"error": "worker exited 1: boom"}}
         assert "openllmetry: worker exited 1: boom" in instructions.render(
             {"candidates": broken, "summary": instructions.summarise(broken)}
