@@ -410,24 +410,81 @@ class FloorHandler(BaseCallbackHandler):
             else:
                 method(value, attributes)
 
-    def on_llm_start(self, serialized: Any, prompts: Any, *, run_id: UUID, **kw: Any) -> None:
+    # Every keyword LangChain passes is named: one landing in ``**kw`` is bound by
+    # comparing it with each parameter name, a cost of the signature, not of the SDK.
+
+    def on_llm_start(
+        self,
+        serialized: Any,
+        prompts: Any,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: Any = None,
+        metadata: Any = None,
+        invocation_params: Any = None,
+        options: Any = None,
+        name: Any = None,
+        batch_size: Any = None,
+        **kw: Any,
+    ) -> None:
         """Start the recorded text-model span."""
-        self._start(sc.RUN_TYPE_LLM, run_id, kw.get("parent_run_id"))
+        self._start(sc.RUN_TYPE_LLM, run_id, parent_run_id)
 
     def on_chat_model_start(
-        self, serialized: Any, messages: Any, *, run_id: UUID, **kw: Any
+        self,
+        serialized: Any,
+        messages: Any,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: Any = None,
+        metadata: Any = None,
+        invocation_params: Any = None,
+        options: Any = None,
+        name: Any = None,
+        batch_size: Any = None,
+        **kw: Any,
     ) -> None:
         """Start the recorded chat-model span."""
-        self._start(sc.RUN_TYPE_CHAT_MODEL, run_id, kw.get("parent_run_id"))
+        self._start(sc.RUN_TYPE_CHAT_MODEL, run_id, parent_run_id)
 
-    def on_chain_start(self, serialized: Any, inputs: Any, *, run_id: UUID, **kw: Any) -> None:
+    def on_chain_start(
+        self,
+        serialized: Any,
+        inputs: Any,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: Any = None,
+        metadata: Any = None,
+        name: Any = None,
+        run_type: Any = None,
+        **kw: Any,
+    ) -> None:
         """Start the recorded chain span."""
-        self._start(sc.RUN_TYPE_CHAIN, run_id, kw.get("parent_run_id"))
+        self._start(sc.RUN_TYPE_CHAIN, run_id, parent_run_id)
 
-    def on_llm_end(self, response: Any, *, run_id: UUID, **kw: Any) -> None:
+    def on_llm_end(
+        self,
+        response: Any,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: Any = None,
+        **kw: Any,
+    ) -> None:
         """End the span, record the recorded points."""
         self._end(run_id)
 
-    def on_chain_end(self, outputs: Any, *, run_id: UUID, **kw: Any) -> None:
+    def on_chain_end(
+        self,
+        outputs: Any,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: Any = None,
+        **kw: Any,
+    ) -> None:
         """End the chain span."""
         self._end(run_id)

@@ -19,13 +19,12 @@ from opentelemetry.trace import TracerProvider
 from langchain_otel._unread_meters import points_meter_provider
 from langchain_otel.callbacks import _logs, _propagation, _runs
 from langchain_otel.callbacks import _semconv as sc
-from langchain_otel.callbacks._agents import tool_message_failed
 from langchain_otel.callbacks._attributes import RequestCache
 from langchain_otel.callbacks._content import ContentPolicy
-from langchain_otel.callbacks._core import RunCore
 from langchain_otel.callbacks._cost import ModelPrice, PriceBook
 from langchain_otel.callbacks._metrics import Instruments, PointAttributes
 from langchain_otel.callbacks._runs import RunRegistry
+from langchain_otel.callbacks._step_callbacks import StepCallbacks
 from langchain_otel.exceptions import ConfigurationError
 
 __all__ = ["OTelCallbackHandler"]
@@ -38,7 +37,20 @@ _SCHEMA_URL = "https://opentelemetry.io/schemas/1.37.0"
 _SCOPE = "langchain_otel"
 
 
-class OTelCallbackHandler(RunCore, BaseCallbackHandler):
+def _pack(kwargs: dict[str, Any], invocation_params: Any, name: Any) -> None:
+    """Put back the model-start keywords the run core reads from ``kwargs``.
+
+    The callbacks name every keyword LangChain passes: CPython binds a keyword that
+    lands in ``**kwargs`` by comparing it with every parameter name (the slow path of
+    its argument binding), ≈ 1-2 k instructions per keyword and callback.
+    """
+    if invocation_params is not None:
+        kwargs["invocation_params"] = invocation_params
+    if name is not None:
+        kwargs["name"] = name
+
+
+class OTelCallbackHandler(StepCallbacks, BaseCallbackHandler):
     """Turns LangChain runs into OpenTelemetry spans, metrics and structlog events.
 
     Model runs become CLIENT spans named ``"{operation} {model}"`` with the GenAI
@@ -231,10 +243,15 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
         parent_run_id: UUID | None = None,
         tags: list[str] | None = None,
         metadata: dict[str, Any] | None = None,
+        invocation_params: dict[str, Any] | None = None,
+        options: Any = None,
+        name: str | None = None,
+        batch_size: Any = None,
         **kwargs: Any,
     ) -> None:
         """A text-completion model run starts: a ``text_completion`` CLIENT span."""
         try:
+            _pack(kwargs, invocation_params, name)
             self._start_model(
                 sc.OPERATION_TEXT_COMPLETION, sc.RUN_TYPE_LLM, serialized, prompts,
                 run_id, parent_run_id, tags, metadata, kwargs,
@@ -251,10 +268,15 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
         parent_run_id: UUID | None = None,
         tags: list[str] | None = None,
         metadata: dict[str, Any] | None = None,
+        invocation_params: dict[str, Any] | None = None,
+        options: Any = None,
+        name: str | None = None,
+        batch_size: Any = None,
         **kwargs: Any,
     ) -> None:
         """A chat model run starts: a ``chat`` CLIENT span (messages, not strings)."""
         try:
+            _pack(kwargs, invocation_params, name)
             flat = [m for batch in messages if isinstance(batch, list) for m in batch]
             self._start_model(
                 sc.OPERATION_CHAT, sc.RUN_TYPE_CHAT_MODEL, serialized, flat,
@@ -270,6 +292,7 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
         chunk: Any = None,
         run_id: UUID,
         parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
         **kwargs: Any,
     ) -> None:
         """A streamed chunk: note the first one's time and count them, nothing else."""
@@ -293,6 +316,7 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
         *,
         run_id: UUID,
         parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
         **kwargs: Any,
     ) -> None:
         """A model run ends: response attributes, usage, cost; metrics and ``llm.end``."""
@@ -307,15 +331,17 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
         *,
         run_id: UUID,
         parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        response: Any = None,
         **kwargs: Any,
     ) -> None:
         """A model run fails (status ERROR, ``llm.error``) or is cancelled (not an error)."""
         try:
-            self._model_ended(run_id, kwargs.get("response"), error, "on_llm_error")
+            self._model_ended(run_id, response, error, "on_llm_error")
         except Exception as exc:  # telemetry never raises into the app
             self._internal_error("on_llm_error", exc)
 
-    # -- chains, tools, retrievers -------------------------------------------------------
+    # -- chains (tools and retrievers: callbacks/_step_callbacks.py) ----------------------
 
     def on_chain_start(
         self,
@@ -326,16 +352,28 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
         parent_run_id: UUID | None = None,
         tags: list[str] | None = None,
         metadata: dict[str, Any] | None = None,
+        name: str | None = None,
+        run_type: str | None = None,
         **kwargs: Any,
     ) -> None:
         """A chain (runnable, graph node) starts: an INTERNAL span named after the run."""
         try:
+            if name is not None:
+                kwargs["name"] = name
+            if run_type is not None:
+                kwargs["run_type"] = run_type
             self._start_chain(serialized, inputs, run_id, parent_run_id, tags, metadata, kwargs)
         except Exception as exc:  # telemetry never raises into the app
             self._internal_error("on_chain_start", exc)
 
     def on_chain_end(
-        self, outputs: Any, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
+        self,
+        outputs: Any,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        **kwargs: Any,
     ) -> None:
         """A chain ends."""
         try:
@@ -349,6 +387,7 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
         *,
         run_id: UUID,
         parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
         **kwargs: Any,
     ) -> None:
         """A chain fails or is cancelled."""
@@ -356,99 +395,3 @@ class OTelCallbackHandler(RunCore, BaseCallbackHandler):
             self._ended(run_id, error, "on_chain_error")
         except Exception as exc:  # telemetry never raises into the app
             self._internal_error("on_chain_error", exc)
-
-    def on_tool_start(
-        self,
-        serialized: dict[str, Any],
-        input_str: str,
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
-        inputs: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """A tool starts: an ``execute_tool`` INTERNAL span."""
-        try:
-            tool_input = inputs if inputs is not None else input_str
-            self._start_step(
-                sc.RUN_TYPE_TOOL, serialized, tool_input,
-                run_id, parent_run_id, tags, metadata, kwargs,
-            )  # fmt: skip
-        except Exception as exc:  # telemetry never raises into the app
-            self._internal_error("on_tool_start", exc)
-
-    def on_tool_end(
-        self, output: Any, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
-    ) -> None:
-        """A tool ends (its result is recorded only with content capture on)."""
-        try:
-            result = None
-            if self._content.on_spans:
-                result = {
-                    sc.GEN_AI_TOOL_CALL_RESULT: self._content.text(
-                        getattr(output, "content", output)
-                    )
-                }
-            failed = sc.ERROR_TYPE_TOOL_ERROR if tool_message_failed(output) else None
-            self._ended(run_id, None, "on_tool_end", result, failed)
-        except Exception as exc:  # telemetry never raises into the app
-            self._internal_error("on_tool_end", exc)
-
-    def on_tool_error(
-        self,
-        error: BaseException,
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """A tool fails or is cancelled."""
-        try:
-            self._ended(run_id, error, "on_tool_error")
-        except Exception as exc:  # telemetry never raises into the app
-            self._internal_error("on_tool_error", exc)
-
-    def on_retriever_start(
-        self,
-        serialized: dict[str, Any],
-        query: str,
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """A retriever starts: a ``retrieval`` CLIENT span."""
-        try:
-            self._start_step(
-                sc.RUN_TYPE_RETRIEVER, serialized, query,
-                run_id, parent_run_id, tags, metadata, kwargs,
-            )  # fmt: skip
-        except Exception as exc:  # telemetry never raises into the app
-            self._internal_error("on_retriever_start", exc)
-
-    def on_retriever_end(
-        self, documents: Any, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
-    ) -> None:
-        """A retriever ends."""
-        try:
-            self._ended(run_id, None, "on_retriever_end")
-        except Exception as exc:  # telemetry never raises into the app
-            self._internal_error("on_retriever_end", exc)
-
-    def on_retriever_error(
-        self,
-        error: BaseException,
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """A retriever fails or is cancelled."""
-        try:
-            self._ended(run_id, error, "on_retriever_error")
-        except Exception as exc:  # telemetry never raises into the app
-            self._internal_error("on_retriever_error", exc)
