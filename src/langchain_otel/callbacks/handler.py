@@ -42,7 +42,8 @@ def _pack(kwargs: dict[str, Any], invocation_params: Any, name: Any) -> None:
 
     The callbacks name every keyword LangChain passes: CPython binds a keyword that
     lands in ``**kwargs`` by comparing it with every parameter name (the slow path of
-    its argument binding), ≈ 1-2 k instructions per keyword and callback.
+    its argument binding): ``tags`` alone cost ≈ 950 instructions per streamed token
+    (W4, ``docs/performance.md``).
     """
     if invocation_params is not None:
         kwargs["invocation_params"] = invocation_params
